@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Cross-compiles the shipped library for a 64-bit ARM Linux target (the same ABI and ELF rules
+# as Android's arm64-v8a, without needing the NDK), checks that it is linked for 16 KB pages,
+# and prints its stripped size next to the host's.
+#
+# Steps (each fails the script if it fails):
+#  1. installs what it needs if missing: Debian's gcc-aarch64-linux-gnu (the linker and strip)
+#     with libc6-dev-arm64-cross (needs root and apt), and the rustup target
+#     aarch64-unknown-linux-gnu;
+#  2. builds trackgate-ffi's cdylib with the release-mobile profile for
+#     aarch64-unknown-linux-gnu, linked by aarch64-linux-gnu-gcc with
+#     -Wl,-z,max-page-size=16384;
+#  3. checks with `readelf -lW` that every LOAD segment is aligned to at least 0x4000 (16 KB),
+#     which Android 15+ devices with 16 KB pages require of every native library;
+#  4. strips a copy with aarch64-linux-gnu-strip and prints its size;
+#  5. builds the host (x86_64) cdylib with the same profile, strips a copy, prints its size.
+#
+# Stripping happens on copies only: uniffi-bindgen reads its metadata from the unstripped
+# library (docs/packaging.md). Output ends with machine-readable lines:
+#   size aarch64-unknown-linux-gnu <bytes>
+#   size <host triple> <bytes>
+# Environment: CARGO_TARGET_DIR is respected.
+set -euo pipefail
+cd "$(dirname "$0")/../../.."
+
+target=aarch64-unknown-linux-gnu
+profile=release-mobile
+target_dir=${CARGO_TARGET_DIR:-$(pwd)/target}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+step() { printf '\n--> %s\n' "$*"; }
+
+step "tools"
+# The C library for the target comes with libc6-dev-arm64-cross (only a recommendation of gcc).
+if ! command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || ! command -v aarch64-linux-gnu-strip >/dev/null 2>&1 ||
+    [ ! -e /usr/aarch64-linux-gnu/lib/crti.o ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "need Debian's gcc-aarch64-linux-gnu and libc6-dev-arm64-cross (run as root, or install them)" >&2
+        exit 2
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
+fi
+if ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+fi
+aarch64-linux-gnu-gcc --version | head -1
+
+step "build $target ($profile, 16 KB pages)"
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384"
+cargo build --quiet -p trackgate-ffi --profile "$profile" --target "$target"
+library=$target_dir/$target/$profile/libtrackgate_ffi.so
+file "$library" 2>/dev/null || true
+
+step "LOAD segment alignment (readelf -lW)"
+readelf -lW "$library" | awk '$1 == "LOAD"'
+# The alignment is the last field of each LOAD line, in hex; every one must be >= 0x4000.
+alignments=$(readelf -lW "$library" | awk '$1 == "LOAD" { print $NF }')
+loads=0
+misaligned=""
+for align in $alignments; do
+    loads=$((loads + 1))
+    if [ $((align)) -lt 16384 ]; then
+        misaligned="$misaligned $align"
+    fi
+done
+if [ "$loads" -eq 0 ]; then
+    echo "FAIL: no LOAD segments found in $library" >&2
+    exit 1
+fi
+if [ -n "$misaligned" ]; then
+    echo "FAIL: LOAD segments aligned below 0x4000:$misaligned (16 KB page devices cannot load this)" >&2
+    exit 1
+fi
+echo "ok: all $loads LOAD segments aligned to >= 0x4000"
+
+step "stripped size, $target"
+cp "$library" "$work/arm64.so"
+aarch64-linux-gnu-strip "$work/arm64.so"
+arm64_size=$(stat -c %s "$work/arm64.so")
+echo "unstripped $(stat -c %s "$library") bytes; stripped $arm64_size bytes"
+
+step "stripped size, host"
+host=$(rustc -vV | awk '/^host:/ { print $2 }')
+cargo build --quiet -p trackgate-ffi --profile "$profile"
+cp "$target_dir/$profile/libtrackgate_ffi.so" "$work/host.so"
+strip "$work/host.so"
+host_size=$(stat -c %s "$work/host.so")
+echo "unstripped $(stat -c %s "$target_dir/$profile/libtrackgate_ffi.so") bytes; stripped $host_size bytes"
+
+echo
+echo "size $target $arm64_size"
+echo "size $host $host_size"

@@ -1,0 +1,190 @@
+//! Fetching through an app transport: installs, 304s, request headers, and every way a
+//! transport can misbehave (errors, garbage, oversized bodies, panics) leaving the gate on its
+//! last good plan with the schedule backing off.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use trackgate_ffi::{Decision, DropReason, FetchResult, Gate, GateError, HttpResponse, PlanSource, TransportError};
+
+fn started(transport: &Arc<ScriptedTransport>, publisher: &Publisher, store: &TempDir) -> Gate {
+    let mut options = options_with_transport(publisher, store, Arc::clone(transport));
+    options.bundled_plan = Some(publisher.seal(&standard_plan(3)));
+    Gate::new(options).unwrap()
+}
+
+fn assert_on_last_good_plan(gate: &Gate) {
+    let status = gate.status();
+    assert_eq!((status.source, status.version), (PlanSource::Bundled, 3));
+    assert_eq!(gate.decide("legacy.banner_seen".into(), 1), Decision::Drop { reason: DropReason::Retired });
+    assert!(gate.decide("checkout.completed".into(), 1).is_keep());
+}
+
+#[test]
+fn a_fetch_installs_a_newer_plan_and_sends_the_etag_next_time() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("fetch");
+    let transport = ScriptedTransport::new(vec![ok(publisher.seal(&standard_plan(4)), "\"v4\"")]);
+    let gate = started(&transport, &publisher, &store);
+
+    // A first start with no fetch history is due at once.
+    assert_eq!(gate.fetch_if_due().unwrap(), FetchResult::Installed { version: 4 });
+    let request = transport.last_request();
+    assert_eq!(request.url, PLAN_URL);
+    assert_eq!(request.body_limit, 8 * 1024 * 1024);
+    assert!(request.headers.contains(&header("Accept", "application/vnd.trackgate.plan")));
+    let status = gate.status();
+    assert_eq!((status.source, status.version, status.consecutive_failures), (PlanSource::Network, 4, 0));
+    assert!(status.last_success_unix.is_some());
+    assert!(status.next_fetch_unix > unix_now() + 50 * 60, "refresh in about an hour: {status:?}");
+
+    // Nothing is due now: no request is made.
+    assert!(matches!(gate.fetch_if_due().unwrap(), FetchResult::NotDue { .. }));
+    assert_eq!(transport.request_count(), 1);
+}
+
+#[test]
+fn not_modified_keeps_the_plan_and_refresh_now_keeps_its_minimum_gap() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("304");
+    let transport = ScriptedTransport::new(vec![status(304)]);
+    let gate = started(&transport, &publisher, &store);
+    assert_eq!(gate.refresh_now().unwrap(), FetchResult::Unchanged);
+    assert!(!transport.last_request().headers.iter().any(|header| header.name == "If-None-Match"));
+    let status = gate.status();
+    assert_eq!((status.source, status.version, status.consecutive_failures), (PlanSource::Bundled, 3, 0));
+    assert!(status.last_success_unix.is_some());
+
+    // A second refresh within a minute of the last request is held back, as is a foreground.
+    let held = gate.refresh_now().unwrap();
+    assert!(matches!(held, FetchResult::NotDue { next_fetch_unix } if next_fetch_unix > unix_now()), "{held:?}");
+    assert!(matches!(gate.on_foreground().unwrap(), FetchResult::NotDue { .. }));
+    assert_eq!(transport.request_count(), 1);
+    drop(gate);
+
+    // The schedule survives a restart: the refresh interval is not over, so nothing is sent.
+    let gate = Gate::new(options_with_transport(&publisher, &store, Arc::clone(&transport))).unwrap();
+    assert_eq!(gate.status().source, PlanSource::Cache);
+    assert!(matches!(gate.fetch_if_due().unwrap(), FetchResult::NotDue { .. }));
+    assert_eq!(transport.request_count(), 1);
+}
+
+#[test]
+fn transport_errors_and_http_failures_back_off_on_the_last_good_plan() {
+    let publisher = Publisher::new(1);
+    let cases: Vec<(Step, &str)> = vec![
+        (Step::Answer(Err(TransportError::Connect { reason: "refused".into() })), "transport: Connect: refused"),
+        (Step::Answer(Err(TransportError::Timeout { reason: "30 s".into() })), "transport: Timeout: 30 s"),
+        (Step::Answer(Err(TransportError::BodyTooLarge { reason: "9 MB".into() })), "transport: BodyTooLarge"),
+        (Step::Answer(Err(TransportError::Protocol { reason: "reset".into() })), "transport: Protocol: reset"),
+        (status(500), "HTTP 500"),
+        (status(404), "HTTP 404: long backoff"),
+        (status(0), "HTTP 0"),
+    ];
+    for (index, (step, expected)) in cases.into_iter().enumerate() {
+        let store = TempDir::new(&format!("errors-{index}"));
+        let transport = ScriptedTransport::new(vec![step]);
+        let gate = started(&transport, &publisher, &store);
+        let outcome = gate.fetch_if_due().unwrap();
+        assert!(matches!(&outcome, FetchResult::Failed { reason } if reason.contains(expected)), "{outcome:?}");
+        assert_on_last_good_plan(&gate);
+        let status = gate.status();
+        assert_eq!(status.consecutive_failures, 1);
+        assert!(status.last_error.as_deref().is_some_and(|error| error.contains(expected)), "{status:?}");
+        // Backing off: the next call does not hit the transport again.
+        assert!(matches!(gate.fetch_if_due().unwrap(), FetchResult::NotDue { .. }));
+        assert_eq!(transport.request_count(), 1);
+    }
+}
+
+#[test]
+fn garbage_from_the_server_is_refused_and_the_plan_stays() {
+    let publisher = Publisher::new(1);
+    let bodies: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"<html>502 Bad Gateway</html>".to_vec(),
+        (0..=255).collect(),
+        Publisher::new(7).seal(&standard_plan(9)),
+        publisher.seal(&standard_plan(2)),
+    ];
+    for (index, body) in bodies.into_iter().enumerate() {
+        let store = TempDir::new(&format!("garbage-{index}"));
+        let transport = ScriptedTransport::new(vec![ok(body, "\"x\"")]);
+        let gate = started(&transport, &publisher, &store);
+        let outcome = gate.fetch_if_due().unwrap();
+        assert!(matches!(outcome, FetchResult::Refused { .. }), "body {index}: {outcome:?}");
+        assert_on_last_good_plan(&gate);
+        assert_eq!(gate.status().consecutive_failures, 1);
+    }
+}
+
+#[test]
+fn a_body_beyond_the_limit_is_refused_before_parsing() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("oversized");
+    let transport = ScriptedTransport::new(vec![ok(vec![0; 8 * 1024 * 1024 + 1], "\"big\"")]);
+    let gate = started(&transport, &publisher, &store);
+    let outcome = gate.fetch_if_due().unwrap();
+    assert!(
+        matches!(&outcome, FetchResult::Failed { reason } if reason.contains("more than the limit of 8388608")),
+        "{outcome:?}"
+    );
+    assert_on_last_good_plan(&gate);
+}
+
+#[test]
+fn a_panicking_transport_is_a_failed_fetch_and_the_gate_keeps_working() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("panic");
+    let transport = ScriptedTransport::new(vec![Step::Panic("socket exploded")]);
+    let gate = started(&transport, &publisher, &store);
+    let outcome = gate.fetch_if_due().unwrap();
+    assert!(
+        matches!(&outcome, FetchResult::Failed { reason } if reason.contains("transport panicked: socket exploded")),
+        "{outcome:?}"
+    );
+    assert_on_last_good_plan(&gate);
+    // The fetch was completed (not left in flight) and the schedule backs off; control calls
+    // still work, and a plan can still be applied.
+    assert_eq!(gate.status().consecutive_failures, 1);
+    assert!(matches!(gate.fetch_if_due().unwrap(), FetchResult::NotDue { .. }));
+    assert!(matches!(
+        gate.apply_plan(publisher.seal(&standard_plan(4))),
+        trackgate_ffi::ApplyOutcome::Installed { .. }
+    ));
+}
+
+#[test]
+fn fetch_calls_without_a_transport_are_typed_errors() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("notransport");
+    let gate = gate_with_plan(&publisher, &store, &standard_plan(3));
+    for (call, result) in [
+        ("fetch_if_due", gate.fetch_if_due()),
+        ("refresh_now", gate.refresh_now()),
+        ("on_foreground", gate.on_foreground()),
+    ] {
+        let error = result.unwrap_err();
+        assert!(matches!(error, GateError::NoTransport { call: named } if named == call), "{error:?}");
+        assert!(error.to_string().starts_with(&format!("{call}: no transport configured")), "{error}");
+    }
+}
+
+#[test]
+fn response_headers_reach_the_schedule() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("headers");
+    let transport = ScriptedTransport::new(vec![Step::Answer(Ok(HttpResponse {
+        status: 503,
+        headers: vec![header("retry-after", "7200")],
+        body: Vec::new(),
+    }))]);
+    let gate = started(&transport, &publisher, &store);
+    let outcome = gate.fetch_if_due().unwrap();
+    assert!(matches!(&outcome, FetchResult::Failed { reason } if reason.contains("retry after 7200 s")), "{outcome:?}");
+    let next = gate.status().next_fetch_unix;
+    let now = unix_now();
+    assert!((now + 7200 - 60..=now + 7200 + 60).contains(&next), "next {next}, now {now}");
+}

@@ -1,0 +1,234 @@
+package dev.trackgate
+
+import java.io.Closeable
+import java.util.concurrent.ConcurrentHashMap
+
+/**
+ * The Kotlin face of a [Gate]: decide events by name while paying, for names seen before, only
+ * the cheaper id-based crossing; decide many events in one crossing; close it with `use {}`.
+ *
+ * This class holds no rules. Every decision is made in Rust by the gate; all this class adds is
+ * a name → event-id cache and type conversions, so its answers are always exactly what
+ * [Gate.decide] would answer for the same event at the same moment.
+ *
+ * ### The cache
+ * [Gate.resolve] gives an event id valid for the active plan; [Gate.decideId] with it skips
+ * passing the name across the boundary. The first [track] of a name resolves it (one extra
+ * crossing) and remembers the id. When a new plan is installed the old ids go stale: the gate
+ * refuses them without deciding or counting anything, this class then forgets every id and
+ * resolves again, so no event is lost or counted twice. Names the plan does not register (or
+ * invalid names) are remembered as "decide by name". Plans installed through this class's own
+ * [applyPlan], [refreshNow], [onForeground] and [fetchIfDue] also clear the cache at once; plans
+ * installed through [gate] directly are noticed at the next stale id. At most
+ * [maxCachedNames] names are remembered; others are decided by name, never resolved.
+ *
+ * ### Threads
+ * Safe to share between threads: decisions take no lock (the cache is a [ConcurrentHashMap]
+ * and the gate's decision path is lock-free). Fetch calls block for the transport's duration:
+ * call them off the main thread.
+ *
+ * ### Lifecycle
+ * [close] releases the native gate (when this object owns it); later calls fail with
+ * [IllegalStateException]. Prefer `Trackgate.open(options).use { ... }` for scoped use; an app
+ * usually keeps one instance for the process lifetime.
+ *
+ * @property gate The underlying generated binding, for calls this class does not wrap
+ *   ([Gate.setUnitId], [Gate.resolve], ...).
+ * @property maxCachedNames Most names whose route is remembered.
+ * @param ownsGate Whether [close] also closes [gate].
+ */
+public class Trackgate(
+    public val gate: Gate,
+    private val ownsGate: Boolean = true,
+    public val maxCachedNames: Int = DEFAULT_MAX_CACHED_NAMES,
+) : Closeable {
+    init {
+        require(maxCachedNames >= 0) { "maxCachedNames must be >= 0, was $maxCachedNames" }
+    }
+
+    /** How an event name is decided: by its id in the plan it was resolved against, or by name. */
+    private sealed class Route {
+        class ById(val id: ULong) : Route()
+        object ByName : Route()
+    }
+
+    private val routes = ConcurrentHashMap<String, Route>()
+
+    /**
+     * Decides one event: whether it may leave the device ([Decision.Keep], with the weight to
+     * attach) or not ([Decision.Drop], with the first rule that refused it). Never throws for
+     * any name: invalid and unregistered names are drops (or kept, if the plan keeps
+     * unregistered names) and are counted in the report like every decision.
+     *
+     * @param name The event name, as the app sends it.
+     * @param sizeBytes The event's encoded payload size, for size caps and byte counts (>= 0).
+     * @throws IllegalArgumentException if [sizeBytes] is negative.
+     * @throws IllegalStateException if this instance was closed.
+     */
+    public fun track(name: String, sizeBytes: Long): Decision {
+        require(sizeBytes >= 0) { "sizeBytes must be >= 0, was $sizeBytes" }
+        val size = sizeBytes.toULong()
+        repeat(MAX_STALE_RETRIES) {
+            when (val route = routeOf(name) ?: return gate.decide(name, size)) {
+                Route.ByName -> return gate.decide(name, size)
+                is Route.ById -> try {
+                    return gate.decideId(route.id, size)
+                } catch (stale: GateException.StaleEventId) {
+                    // A newer plan is active: every remembered id is stale. Nothing was counted.
+                    routes.clear()
+                }
+            }
+        }
+        // Plans changing faster than we can resolve: deciding by name is always right.
+        return gate.decide(name, size)
+    }
+
+    /**
+     * Decides many events in at most two crossings (remembered ids in one, names in the other),
+     * which is far cheaper per event than one [track] call each. Results are in input order;
+     * every event is decided and counted exactly once, as by [track].
+     *
+     * @param names The event names.
+     * @param sizesBytes One size per name, in bytes (each >= 0).
+     * @throws IllegalArgumentException if the arrays differ in length or a size is negative.
+     * @throws IllegalStateException if this instance was closed.
+     */
+    public fun trackAll(names: List<String>, sizesBytes: LongArray): BatchResult {
+        require(names.size == sizesBytes.size) {
+            "trackAll: ${names.size} names but ${sizesBytes.size} sizes; pass one size per event"
+        }
+        val count = names.size
+        val codes = ByteArray(count)
+        val weights = DoubleArray(count)
+        val idIndices = IntArray(count)
+        val ids = ArrayList<ULong>(count)
+        val idSizes = ArrayList<ULong>(count)
+        val nameIndices = IntArray(count)
+        val byName = ArrayList<String>()
+        val nameSizes = ArrayList<ULong>()
+        for (index in 0 until count) {
+            val size = sizesBytes[index]
+            require(size >= 0) { "trackAll: sizesBytes[$index] must be >= 0, was $size" }
+            val route = routeOf(names[index])
+            if (route is Route.ById) {
+                idIndices[ids.size] = index
+                ids.add(route.id)
+                idSizes.add(size.toULong())
+            } else {
+                nameIndices[byName.size] = index
+                byName.add(names[index])
+                nameSizes.add(size.toULong())
+            }
+        }
+        if (ids.isNotEmpty()) {
+            val decided = gate.decideIds(ids, idSizes)
+            var sawStale = false
+            for (position in ids.indices) {
+                val index = idIndices[position]
+                val code = decided.codes[position]
+                if (code == BATCH_CODE_STALE) {
+                    // Not decided, not counted: decide it by name with the others below.
+                    sawStale = true
+                    nameIndices[byName.size] = index
+                    byName.add(names[index])
+                    nameSizes.add(idSizes[position])
+                } else {
+                    codes[index] = code
+                    weights[index] = decided.weights[position]
+                }
+            }
+            if (sawStale) routes.clear()
+        }
+        if (byName.isNotEmpty()) {
+            val decided = gate.decideBatch(byName, nameSizes)
+            for (position in byName.indices) {
+                val index = nameIndices[position]
+                codes[index] = decided.codes[position]
+                weights[index] = decided.weights[position]
+            }
+        }
+        return BatchResult(codes, weights)
+    }
+
+    /**
+     * Verifies a signed plan envelope (from any channel), persists it and makes it active.
+     * A refused plan changes nothing; see [ApplyOutcome].
+     */
+    public fun applyPlan(envelope: ByteArray): ApplyOutcome =
+        gate.applyPlan(envelope).also { if (it is ApplyOutcome.Installed) routes.clear() }
+
+    /**
+     * Fetches a plan now through the gate's transport if the schedule allows (at least a minute
+     * after the previous request, never during a backoff). Blocks for the request.
+     *
+     * @throws GateException.NoTransport if the gate was built without a transport.
+     */
+    public fun refreshNow(): FetchResult = gate.refreshNow().clearedOnInstall()
+
+    /**
+     * Tells the gate the app came to the foreground: fetches if the previous request is at least
+     * 15 minutes old. Blocks for the request, if one is made.
+     *
+     * @throws GateException.NoTransport if the gate was built without a transport.
+     */
+    public fun onForeground(): FetchResult = gate.onForeground().clearedOnInstall()
+
+    /**
+     * Fetches a plan if one is due by the schedule (refresh interval, backoff, hourly budget).
+     * Blocks for the request, if one is made.
+     *
+     * @throws GateException.NoTransport if the gate was built without a transport.
+     */
+    public fun fetchIfDue(): FetchResult = gate.fetchIfDue().clearedOnInstall()
+
+    /** Reads and resets the counts since the last report; upload [TakenReport.json]. */
+    public fun takeReport(): TakenReport = gate.takeReport()
+
+    /** What plan is active, where it came from, and how delivery is going. */
+    public fun status(): GateStatus = gate.status()
+
+    /** The sampling unit in use (persist it if the gate generated it). */
+    public val unitId: String get() = gate.unitId()
+
+    /** Releases the native gate if this instance owns it. Idempotent. */
+    override fun close() {
+        routes.clear()
+        if (ownsGate) gate.close()
+    }
+
+    private fun FetchResult.clearedOnInstall(): FetchResult = also {
+        if (it is FetchResult.Installed) routes.clear()
+    }
+
+    /** The remembered route of [name], resolving it first if needed; null when the cache is full. */
+    private fun routeOf(name: String): Route? {
+        routes[name]?.let { return it }
+        if (routes.size >= maxCachedNames) return null
+        val route = try {
+            Route.ById(gate.resolve(name))
+        } catch (notResolvable: GateException.Unregistered) {
+            Route.ByName
+        } catch (notResolvable: GateException.InvalidName) {
+            Route.ByName
+        }
+        routes[name] = route
+        return route
+    }
+
+    /** Factory and constants. */
+    public companion object {
+        /** Default of [maxCachedNames]: far more distinct event names than an app should have. */
+        public const val DEFAULT_MAX_CACHED_NAMES: Int = 4096
+
+        /** Stale-id rounds [track] tries before deciding by name. */
+        private const val MAX_STALE_RETRIES = 3
+
+        /**
+         * Starts a gate with [options] and wraps it. See [Gate] for what starting does (no
+         * network; cached, bundled or fail-policy plan).
+         *
+         * @throws GateException.InvalidOptions if an option is unusable.
+         */
+        public fun open(options: GateOptions): Trackgate = Trackgate(Gate(options))
+    }
+}

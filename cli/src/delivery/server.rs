@@ -1,0 +1,214 @@
+//! The plan server's routes and catalog, kept apart from the command so routes can be added to
+//! [`router`] without touching startup or reloading.
+//!
+//! `GET /v1/plans/{app}/{env}` serves the newest signed envelope for that scope with a strong
+//! `ETag`, answers 304 when `If-None-Match` matches, and sets `Cache-Control: max-age`.
+//! `POST /v1/collect` appends uploaded events and drop reports to a file when the server has a
+//! collector (see [`super::collect`]). Every request is logged to stderr. The catalog is an
+//! immutable snapshot swapped whole on reload.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as UrlPath, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use trackgate_delivery::envelope::{envelope_digest, to_hex, DEFAULT_MAX_ENVELOPE_BYTES};
+use trackgate_delivery::{parse_envelope, verify_envelope, Keyring, VerifyContext, VerifyPolicy};
+
+use super::collect::{collect, Collector};
+
+/// One envelope ready to serve.
+#[derive(Debug, Clone)]
+pub struct ServedPlan {
+    /// The exact file bytes.
+    pub bytes: Bytes,
+    /// Strong entity tag: quoted hex of the first 16 bytes of SHA-256 of the bytes.
+    pub etag: String,
+    /// The config version.
+    pub version: u64,
+    /// Where it came from.
+    pub file: PathBuf,
+}
+
+/// The newest envelope per (app, env).
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// Plans by scope.
+    pub plans: HashMap<(String, String), ServedPlan>,
+}
+
+/// Shared server state.
+#[derive(Debug)]
+pub struct ServerState {
+    catalog: RwLock<Arc<Catalog>>,
+    max_age: u64,
+    collector: Option<Collector>,
+}
+
+impl ServerState {
+    /// An empty catalog; plans are served with `Cache-Control: max-age=<max_age>`. No collector:
+    /// `POST /v1/collect` answers 404.
+    pub fn new(max_age: u64) -> ServerState {
+        ServerState { catalog: RwLock::new(Arc::new(Catalog::default())), max_age, collector: None }
+    }
+
+    /// Enables `POST /v1/collect`, appending to `collector`'s file.
+    pub fn with_collector(self, collector: Collector) -> ServerState {
+        ServerState { collector: Some(collector), ..self }
+    }
+
+    /// The collector, if collection is on.
+    pub fn collector(&self) -> Option<&Collector> {
+        self.collector.as_ref()
+    }
+
+    /// Replaces the catalog.
+    pub fn replace(&self, catalog: Catalog) {
+        *self.catalog.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(catalog);
+    }
+
+    fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
+/// Scans `directory` (not recursively) for envelopes; with a keyring, files whose signature
+/// does not verify are skipped. Returns the catalog and one line per skipped file.
+pub fn load_catalog(directory: &Path, keyring: Option<&Keyring>) -> (Catalog, Vec<String>) {
+    let mut catalog = Catalog::default();
+    let mut problems = Vec::new();
+    let entries = match std::fs::read_dir(directory) {
+        Ok(entries) => entries,
+        Err(error) => return (catalog, vec![format!("cannot read {}: {error}", directory.display())]),
+    };
+    let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect();
+    paths.sort();
+    for path in paths {
+        if path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.')) {
+            continue;
+        }
+        match read_envelope(&path, keyring) {
+            Ok((scope, plan)) => insert_newest(&mut catalog, scope, plan, &mut problems),
+            Err(problem) => problems.push(format!("skipping {}: {problem}", path.display())),
+        }
+    }
+    (catalog, problems)
+}
+
+fn read_envelope(path: &Path, keyring: Option<&Keyring>) -> Result<((String, String), ServedPlan), String> {
+    let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
+    let envelope = parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).map_err(|error| error.to_string())?;
+    let header = &envelope.header;
+    if let Some(keyring) = keyring {
+        let context = VerifyContext {
+            keyring,
+            app: &header.app,
+            env: &header.env,
+            floor: None,
+            now: 0,
+            check_time: false,
+            policy: VerifyPolicy::default(),
+        };
+        verify_envelope(&bytes, &context).map_err(|error| error.to_string())?;
+    }
+    let etag = format!("\"{}\"", to_hex(&envelope_digest(&bytes)[..16]));
+    let scope = (header.app.clone(), header.env.clone());
+    let version = header.config_version;
+    Ok((scope, ServedPlan { bytes: Bytes::from(bytes), etag, version, file: path.to_owned() }))
+}
+
+fn insert_newest(catalog: &mut Catalog, scope: (String, String), plan: ServedPlan, problems: &mut Vec<String>) {
+    match catalog.plans.get(&scope) {
+        Some(existing) if existing.version > plan.version => {}
+        Some(existing) if existing.version == plan.version && existing.bytes != plan.bytes => {
+            // Devices would refuse the second one as equivocation; serve neither silently.
+            problems.push(format!(
+                "{} and {} both claim {}/{} version {} with different bytes; serving {}",
+                existing.file.display(),
+                plan.file.display(),
+                scope.0,
+                scope.1,
+                plan.version,
+                existing.file.display()
+            ));
+        }
+        _ => {
+            catalog.plans.insert(scope, plan);
+        }
+    }
+}
+
+/// The routes. Add new endpoints here.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/v1/plans/{app}/{env}", get(get_plan))
+        .route("/v1/collect", post(collect))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(middleware::from_fn(log_request))
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let (method, uri) = (request.method().clone(), request.uri().clone());
+    let response = next.run(request).await;
+    eprintln!("{method} {uri} {} {:.1} ms", response.status().as_u16(), started.elapsed().as_secs_f64() * 1000.0);
+    response
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "no such route\n").into_response()
+}
+
+/// Whether an `If-None-Match` value names `etag` (weak comparison, as RFC 9110 requires).
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match.trim() == "*"
+        || if_none_match.split(',').any(|candidate| candidate.trim().trim_start_matches("W/") == etag)
+}
+
+async fn get_plan(
+    State(state): State<Arc<ServerState>>,
+    UrlPath((app, env)): UrlPath<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let catalog = state.catalog();
+    let Some(plan) = catalog.plans.get(&(app, env)) else {
+        return (StatusCode::NOT_FOUND, "no plan for this app and env\n").into_response();
+    };
+    let cache_control = format!("max-age={}", state.max_age);
+    let mut response = match headers.get(header::IF_NONE_MATCH).and_then(|value| value.to_str().ok()) {
+        Some(value) if etag_matches(value, &plan.etag) => StatusCode::NOT_MODIFIED.into_response(),
+        _ => Response::new(Body::from(plan.bytes.clone())),
+    };
+    let response_headers = response.headers_mut();
+    for (name, value) in [
+        (header::ETAG, plan.etag.as_str()),
+        (header::CACHE_CONTROL, cache_control.as_str()),
+        (header::CONTENT_TYPE, "application/vnd.trackgate.plan"),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response_headers.insert(name, value);
+        }
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::etag_matches;
+
+    #[test]
+    fn if_none_match_lists_and_weak_tags_match() {
+        assert!(etag_matches("\"a\"", "\"a\""));
+        assert!(etag_matches("\"b\", W/\"a\"", "\"a\""));
+        assert!(etag_matches("*", "\"a\""));
+        assert!(!etag_matches("\"b\"", "\"a\""));
+    }
+}

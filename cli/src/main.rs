@@ -1,0 +1,99 @@
+//! `trackgate`: the command-line tools around the gate.
+//!
+//! Each subcommand lives in its own module; this file only parses arguments and maps results to
+//! exit codes (0 success, 1 the input was refused, 2 usage or I/O error).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod delivery;
+mod demo;
+mod etl;
+mod format;
+mod report;
+mod validate;
+
+/// Decide, before upload, which analytics events may leave the device.
+#[derive(Parser)]
+#[command(name = "trackgate", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a plan on simulated devices and summarise what it keeps, drops and saves.
+    Demo(demo::DemoArgs),
+    /// Check a plan file and print every problem with its place; exit 1 when invalid.
+    Validate(validate::ValidateArgs),
+    /// Print the JSON Schema of the plan format (for editors).
+    Schema,
+    /// Apply a plan to NDJSON events on the server: keep, tag with priority and weight, count.
+    Filter(etl::filter::FilterArgs),
+    /// Write the plan as code for other engines: `export spark` gives Spark SQL or PySpark.
+    Export(etl::export_spark::ExportArgs),
+    /// Governance cost report from filter stats and SDK drop reports: text, JSON or HTML.
+    Report(report::ReportArgs),
+    /// Create a publisher key pair (signing.key, mode 0600, and public.key).
+    Keygen(delivery::keygen::KeygenArgs),
+    /// Validate, encode and sign a plan into an envelope devices accept.
+    #[command(disable_version_flag = true)]
+    Build(delivery::build::BuildArgs),
+    /// Show an envelope's header and plan summary; verify it with --pubkey (exit 1 if invalid).
+    Inspect(delivery::inspect::InspectArgs),
+    /// Show what changes between two plans (JSON or envelopes).
+    Diff(delivery::diff::DiffArgs),
+    /// Serve the newest signed plan per app and env from a directory over HTTP.
+    Serve(delivery::serve::ServeArgs),
+    /// Fetch, verify and store a plan as a device would (exit 1 if refused).
+    Fetch(delivery::fetch::FetchArgs),
+}
+
+/// A command's failure: the message to print and the exit code.
+pub struct Failure {
+    /// Exit code: 1 for refused input, 2 for usage or I/O errors.
+    pub code: u8,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// Input that was read fine but refused (invalid plan, bad signature, ...).
+    pub fn refused(message: impl Into<String>) -> Self {
+        Failure { code: 1, message: message.into() }
+    }
+
+    /// Usage or I/O problems.
+    pub fn error(message: impl Into<String>) -> Self {
+        Failure { code: 2, message: message.into() }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(&args),
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema => validate::print_schema(),
+        Command::Filter(args) => etl::filter::run(&args),
+        Command::Export(args) => etl::export_spark::run(&args),
+        Command::Report(args) => report::run(&args),
+        Command::Keygen(args) => delivery::keygen::run(&args),
+        Command::Build(args) => delivery::build::run(&args),
+        Command::Inspect(args) => delivery::inspect::run(&args),
+        Command::Diff(args) => delivery::diff::run(&args),
+        Command::Serve(args) => delivery::serve::run(&args),
+        Command::Fetch(args) => delivery::fetch::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            if !failure.message.is_empty() {
+                eprintln!("trackgate: {}", failure.message);
+            }
+            ExitCode::from(failure.code)
+        }
+    }
+}

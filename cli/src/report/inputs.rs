@@ -1,0 +1,355 @@
+//! The report's input files: counts (filter stats or SDK drop reports), prices, usage, rules.
+//!
+//! Owns the file formats of `docs/report.md` and their reading. Every file is read whole and
+//! parsed with serde; a problem is reported as `FILE:LINE:COLUMN: $.json.path: message`, never a
+//! panic. Counts from either source become one model, [`WindowCounts`] per window label: files
+//! with the same label (a day's filter stats and its SDK reports, or many devices' reports)
+//! are added together. Pure reading: no threads.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use trackgate_core::{DropReason, DropReport, Priority, ReasonCounts};
+
+use crate::etl::stats::{FilterStats, STATS_FORMAT};
+use crate::Failure;
+
+/// Counts of one name (or of what could not be attributed to a name) in one window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Counts {
+    pub offered: u64,
+    pub offered_bytes: u64,
+    pub kept: u64,
+    pub kept_bytes: u64,
+    pub kept_weighted: f64,
+    pub dropped: ReasonCounts,
+    pub dropped_bytes: ReasonCounts,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.offered += other.offered;
+        self.offered_bytes += other.offered_bytes;
+        self.kept += other.kept;
+        self.kept_bytes += other.kept_bytes;
+        self.kept_weighted += other.kept_weighted;
+        self.dropped.merge(&other.dropped);
+        self.dropped_bytes.merge(&other.dropped_bytes);
+    }
+}
+
+/// One name's counts in a window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NameCounts {
+    /// Priority from the counts file (the plan, when given, takes precedence).
+    pub priority: Option<Priority>,
+    pub counts: Counts,
+}
+
+/// Everything counted in one window (a day or period), over all its files.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowCounts {
+    pub label: String,
+    pub files: Vec<String>,
+    pub names: BTreeMap<String, NameCounts>,
+    /// Counts a file gave only as totals (SDK reports' invalid names, overflow names).
+    pub unattributed: Counts,
+    pub malformed_lines: u64,
+}
+
+/// Parses JSON text, naming the file, line, column and JSON path of a problem.
+pub fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Failure> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let json_path = error.path().to_string();
+        let inner = error.into_inner();
+        let message = inner.to_string();
+        let message = message.rfind(" at line ").map_or(message.as_str(), |index| &message[..index]);
+        let json_path =
+            if json_path == "." { "$".to_owned() } else { format!("$.{}", json_path.trim_start_matches('.')) };
+        Failure::refused(format!("{}:{}:{}: {json_path}: {message}", path.display(), inner.line(), inner.column()))
+    })
+}
+
+/// Reads a whole file, naming it when it cannot be read.
+pub fn read_text(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))
+}
+
+/// Reads a JSON file of type `T`.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, Failure> {
+    parse_json(path, &read_text(path)?)
+}
+
+/// Reads counts files and groups them into windows, sorted by label.
+pub fn read_counts(paths: &[impl AsRef<Path>]) -> Result<Vec<WindowCounts>, Failure> {
+    let mut windows: BTreeMap<String, WindowCounts> = BTreeMap::new();
+    for path in paths {
+        let path = path.as_ref();
+        let text = read_text(path)?;
+        let probe: serde_json::Value = parse_json(path, &text)?;
+        let file = path.display().to_string();
+        let window = match probe.get("format").and_then(serde_json::Value::as_str) {
+            Some(STATS_FORMAT) => from_filter_stats(path, parse_json(path, &text)?),
+            Some(other) => {
+                return Err(Failure::refused(format!(
+                    "{file}: $.format: unknown counts format `{other}`; expected `{STATS_FORMAT}` or an SDK drop report"
+                )))
+            }
+            None if probe.get("window_start_unix_ms").is_some() => from_drop_report(parse_json(path, &text)?),
+            None => {
+                return Err(Failure::refused(format!(
+                    "{file}: neither filter stats (`format`: `{STATS_FORMAT}`) nor an SDK drop report (`window_start_unix_ms`)"
+                )))
+            }
+        };
+        let entry = windows
+            .entry(window.label.clone())
+            .or_insert_with(|| WindowCounts { label: window.label.clone(), ..WindowCounts::default() });
+        entry.files.push(file);
+        merge_window(entry, window);
+    }
+    Ok(windows.into_values().collect())
+}
+
+fn merge_window(into: &mut WindowCounts, from: WindowCounts) {
+    for (name, counts) in from.names {
+        let entry = into.names.entry(name).or_default();
+        entry.priority = entry.priority.or(counts.priority);
+        entry.counts.add(&counts.counts);
+    }
+    into.unattributed.add(&from.unattributed);
+    into.malformed_lines += from.malformed_lines;
+}
+
+fn from_filter_stats(path: &Path, stats: FilterStats) -> WindowCounts {
+    // Without a --window label, the file name (e.g. stats-2026-11-01) stands for the window.
+    let label = stats.window.clone().unwrap_or_else(|| {
+        path.file_stem().map_or_else(|| path.display().to_string(), |stem| stem.to_string_lossy().into_owned())
+    });
+    let mut window = WindowCounts { label, malformed_lines: stats.malformed.count, ..WindowCounts::default() };
+    for event in stats.events.iter().chain(stats.untracked.as_ref()) {
+        let counts = Counts {
+            offered: event.offered,
+            offered_bytes: event.offered_bytes,
+            kept: event.kept,
+            kept_bytes: event.kept_bytes,
+            kept_weighted: event.kept_weighted,
+            dropped: event.dropped,
+            dropped_bytes: event.dropped_bytes,
+        };
+        if event.name.is_empty() && stats.untracked.as_ref() == Some(event) {
+            window.unattributed.add(&counts);
+        } else {
+            window.names.insert(event.name.clone(), NameCounts { priority: event.priority, counts });
+        }
+    }
+    window
+}
+
+/// SDK reports give dropped bytes as one total per event; they are shared out between reasons in
+/// proportion to the counts (an estimate, said so in docs/report.md).
+fn share_bytes(dropped: &ReasonCounts, dropped_bytes: u64) -> ReasonCounts {
+    let total = dropped.total();
+    let mut shared = ReasonCounts::default();
+    if total == 0 {
+        return shared;
+    }
+    let mut given = 0;
+    let reasons: Vec<DropReason> = DropReason::ALL.into_iter().filter(|reason| dropped.get(*reason) > 0).collect();
+    for (index, reason) in reasons.iter().enumerate() {
+        let bytes = if index + 1 == reasons.len() {
+            dropped_bytes - given
+        } else {
+            (u128::from(dropped_bytes) * u128::from(dropped.get(*reason)) / u128::from(total)) as u64
+        };
+        given += bytes;
+        shared.add(*reason, bytes);
+    }
+    shared
+}
+
+fn from_drop_report(report: DropReport) -> WindowCounts {
+    let mut window = WindowCounts { label: utc_date(report.window_start_unix_ms), ..WindowCounts::default() };
+    let mut attributed = Counts::default();
+    for event in &report.events {
+        let offered = event.kept + event.dropped.total();
+        let counts = Counts {
+            offered,
+            offered_bytes: event.kept_bytes + event.dropped_bytes,
+            kept: event.kept,
+            kept_bytes: event.kept_bytes,
+            kept_weighted: event.kept_weighted,
+            dropped: event.dropped,
+            dropped_bytes: share_bytes(&event.dropped, event.dropped_bytes),
+        };
+        attributed.add(&counts);
+        window.names.insert(event.name.clone(), NameCounts { priority: event.priority, counts });
+    }
+    for name in &report.unregistered {
+        // Share the name's bytes between kept and dropped occurrences (128-bit: no overflow).
+        let occurrences = u128::from(name.kept + name.dropped);
+        let dropped_share =
+            (u128::from(name.bytes) * u128::from(name.dropped)).checked_div(occurrences).unwrap_or(0) as u64;
+        let mut dropped = ReasonCounts::default();
+        dropped.add(DropReason::Unregistered, name.dropped);
+        let mut dropped_bytes = ReasonCounts::default();
+        dropped_bytes.add(DropReason::Unregistered, dropped_share);
+        let counts = Counts {
+            offered: name.kept + name.dropped,
+            offered_bytes: name.bytes,
+            kept: name.kept,
+            kept_bytes: name.bytes - dropped_share,
+            kept_weighted: name.kept as f64,
+            dropped,
+            dropped_bytes,
+        };
+        attributed.add(&counts);
+        window.names.entry(name.name.clone()).or_default().counts.add(&counts);
+    }
+    // What the totals hold beyond the named entries: invalid names and overflowing names.
+    let mut rest = Counts {
+        kept: report.kept.saturating_sub(attributed.kept),
+        kept_bytes: report.kept_bytes.saturating_sub(attributed.kept_bytes),
+        ..Counts::default()
+    };
+    for reason in DropReason::ALL {
+        rest.dropped.add(reason, report.dropped.get(reason).saturating_sub(attributed.dropped.get(reason)));
+    }
+    let rest_dropped_bytes = report.dropped_bytes.saturating_sub(attributed.dropped_bytes.total());
+    rest.dropped_bytes = share_bytes(&rest.dropped, rest_dropped_bytes);
+    rest.offered = rest.kept + rest.dropped.total();
+    rest.offered_bytes = rest.kept_bytes + rest_dropped_bytes;
+    rest.kept_weighted = rest.kept as f64;
+    window.unattributed = rest;
+    window
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time in milliseconds.
+pub fn utc_date(unix_ms: u64) -> String {
+    // Howard Hinnant's days-to-civil algorithm: exact for every date after 1970.
+    let days = (unix_ms / 86_400_000) as i64 + 719_468;
+    let era = days / 146_097;
+    let day_of_era = days - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// Unit prices (`--prices`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    /// Currency code shown next to amounts.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Price of one million events (ingestion, queues, processing).
+    #[serde(default)]
+    pub per_million_events: f64,
+    /// Price of one GB (10^9 bytes) stored and moved.
+    #[serde(default)]
+    pub per_gb: f64,
+}
+
+fn default_currency() -> String {
+    "USD".to_owned()
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices { currency: default_currency(), per_million_events: 0.0, per_gb: 0.0 }
+    }
+}
+
+impl Prices {
+    /// The cost of `events` events of `bytes` bytes in all.
+    pub fn cost(&self, events: u64, bytes: u64) -> f64 {
+        events as f64 / 1e6 * self.per_million_events + bytes as f64 / 1e9 * self.per_gb
+    }
+
+    /// Refuses negative or non-finite prices.
+    pub fn check(&self, path: &Path) -> Result<(), Failure> {
+        for (field, value) in [("per_million_events", self.per_million_events), ("per_gb", self.per_gb)] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err(Failure::refused(format!("{}: $.{field}: a price must be a number >= 0", path.display())));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How often one event's data was used over the usage period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventUsage {
+    /// Offline warehouse queries that read the event.
+    #[serde(default)]
+    pub warehouse_queries: u64,
+    /// Real-time routing rules that consume the event.
+    #[serde(default)]
+    pub realtime_rules: u64,
+    /// Behaviour-analytics queries (funnels, retention, paths) that read the event.
+    #[serde(default)]
+    pub behaviour_queries: u64,
+}
+
+impl EventUsage {
+    /// All three value signals together.
+    pub fn total(&self) -> u64 {
+        self.warehouse_queries + self.realtime_rules + self.behaviour_queries
+    }
+}
+
+/// Usage and user activity (`--usage`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    /// Length of the period the usage counts cover, in days.
+    pub days: u32,
+    /// Per event name. A name missing here was not used at all.
+    #[serde(default)]
+    pub events: BTreeMap<String, EventUsage>,
+    /// Total user active time per window label, in hours.
+    #[serde(default)]
+    pub active_hours: BTreeMap<String, f64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates_are_exact() {
+        assert_eq!(utc_date(0), "1970-01-01");
+        assert_eq!(utc_date(1_793_491_200_000), "2026-11-01");
+        assert_eq!(utc_date(1_793_491_199_999), "2026-10-31");
+        assert_eq!(utc_date(951_782_400_000), "2000-02-29");
+    }
+
+    #[test]
+    fn dropped_bytes_are_shared_by_count_and_add_up() {
+        let mut dropped = ReasonCounts::default();
+        dropped.add(DropReason::Retired, 1);
+        dropped.add(DropReason::SampledOut, 2);
+        let shared = share_bytes(&dropped, 100);
+        assert_eq!((shared.retired, shared.sampled_out), (33, 67));
+        assert_eq!(share_bytes(&ReasonCounts::default(), 100).total(), 0);
+    }
+
+    #[test]
+    fn drop_report_remainders_become_unattributed() {
+        let mut report = DropReport { kept: 5, kept_bytes: 50, dropped_bytes: 30, ..DropReport::default() };
+        report.dropped.add(DropReason::InvalidName, 3);
+        let window = from_drop_report(report);
+        assert!(window.names.is_empty());
+        assert_eq!(window.unattributed.offered, 8);
+        assert_eq!(window.unattributed.dropped_bytes.invalid_name, 30);
+        assert_eq!(window.label, "1970-01-01");
+    }
+}

@@ -1,0 +1,93 @@
+//! `trackgate report`: the governance cost report, from what the gates counted.
+//!
+//! Reads counts (the filter's `--stats` files and SDK `DropReport`s, one or more per window),
+//! optional unit prices, usage, rules and the plan ([`inputs`], [`rules`]), computes the metrics
+//! ([`metrics`]) and shows them as a terminal table ([`text`]), JSON, or one self-contained HTML
+//! page with inline SVG charts ([`html`]). Single-threaded; reads every input whole before
+//! writing anything, so a bad input never leaves a half-written page. Formats and metrics:
+//! `docs/report.md`.
+
+pub mod html;
+pub mod inputs;
+pub mod metrics;
+pub mod rules;
+pub mod text;
+
+use std::path::PathBuf;
+
+use clap::Args;
+use trackgate_core::Plan;
+
+use crate::validate::read_plan;
+use crate::Failure;
+use inputs::{read_counts, read_json, Prices, Usage};
+use metrics::{compute, ReportInputs};
+use rules::Rules;
+
+/// Arguments of `trackgate report`.
+#[derive(Args)]
+pub struct ReportArgs {
+    /// Counts files: `trackgate filter --stats` output or SDK drop reports (JSON), any number;
+    /// files of the same window (label or UTC day) are added together.
+    #[arg(required = true, value_name = "COUNTS")]
+    counts: Vec<PathBuf>,
+    /// The plan, for owners, statuses and sampling rates.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Unit prices: `{"currency", "per_million_events", "per_gb"}`.
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
+    /// Usage per event and user active time: `{"days", "events": {...}, "active_hours": {...}}`.
+    #[arg(long, value_name = "FILE")]
+    usage: Option<PathBuf>,
+    /// Candidate and anomaly thresholds (every field optional; defaults otherwise).
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    /// Print the report as JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Also write the report as one self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+}
+
+/// Runs `trackgate report`.
+pub fn run(args: &ReportArgs) -> Result<(), Failure> {
+    let windows = read_counts(&args.counts)?;
+    let plan: Option<Plan> = args.plan.as_deref().map(read_plan).transpose()?.map(|(plan, _warnings)| plan);
+    let prices: Prices = match &args.prices {
+        Some(path) => {
+            let prices: Prices = read_json(path)?;
+            prices.check(path)?;
+            prices
+        }
+        None => Prices::default(),
+    };
+    let usage: Option<Usage> = args.usage.as_deref().map(read_json).transpose()?;
+    let rules: Rules = match &args.rules {
+        Some(path) => {
+            let rules: Rules = read_json(path)?;
+            rules.check(path)?;
+            rules
+        }
+        None => Rules::default(),
+    };
+    let report = compute(&ReportInputs {
+        windows: &windows,
+        plan: plan.as_ref(),
+        prices: &prices,
+        usage: usage.as_ref(),
+        rules: &rules,
+    });
+    if let Some(path) = &args.html {
+        std::fs::write(path, html::render(&report))
+            .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))?;
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|error| Failure::error(error.to_string()))?;
+        println!("{text}");
+    } else {
+        print!("{}", text::render(&report));
+    }
+    Ok(())
+}

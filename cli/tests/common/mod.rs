@@ -1,0 +1,129 @@
+//! Helpers shared by the CLI's integration tests: running the built `trackgate` binary and
+//! writing plan files for it to read. Every helper is deterministic and leaves nothing behind
+//! outside Cargo's per-target scratch directory.
+
+// Each test file is its own crate and uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// What one run of the binary produced.
+pub struct Run {
+    /// The exit code (`-1` if the process was killed by a signal).
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    /// Stdout parsed as one JSON document; fails the test with both streams if it is not.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}):\n{}\nstderr:\n{}", self.stdout, self.stderr))
+    }
+
+    /// Fails the test, showing both streams, unless the exit code is `expected`.
+    pub fn assert_code(&self, expected: i32) -> &Self {
+        assert_eq!(self.code, expected, "unexpected exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+}
+
+/// Runs the `trackgate` binary Cargo built for these tests.
+pub fn trackgate(arguments: &[&str]) -> Run {
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_trackgate")).args(arguments).output().expect("the trackgate binary runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// The sample plan the demo embeds, as a file.
+pub fn sample_plan_path() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/src/sample_plan.json").to_owned()
+}
+
+/// Writes `contents` to a file named `name` in Cargo's scratch directory and returns its path.
+/// Use a name unique to the test: tests run in parallel.
+pub fn write_plan(name: &str, contents: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, contents).expect("the scratch directory is writable");
+    path.to_str().expect("scratch paths are UTF-8").to_owned()
+}
+
+/// A plan with two errors (lines 4 and 5) and one warning (line 6), at known columns.
+pub const INVALID_PLAN: &str = r#"{
+  "schema": 1, "app": "shop", "env": "prod", "version": 3,
+  "events": {
+    "checkout.completed": {"priority": "P9"},
+    "bad name": {"priority": "P1"},
+    "promo.seen": {"priority": "P0", "sample": 0.5}
+  }
+}
+"#;
+
+/// A valid plan with one warning (a sampled P0 event) on line 5.
+pub const PLAN_WITH_WARNING: &str = r#"{
+  "schema": 1, "app": "shop", "env": "prod", "version": 4,
+  "events": {
+    "checkout.completed": {"priority": "P0"},
+    "promo.seen": {"priority": "P0", "sample": 0.5},
+    "promo.tapped": {"priority": "P2", "sample": 0.25}
+  }
+}
+"#;
+
+/// A path as the `&str` a command line takes (scratch paths are UTF-8).
+pub fn path(path: &Path) -> &str {
+    path.to_str().expect("scratch paths are UTF-8")
+}
+
+/// A running `trackgate serve` on a free 127.0.0.1 port, killed (by its own pid) when dropped.
+pub struct ServeProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, as the server announced it.
+    pub base_url: String,
+}
+
+impl ServeProcess {
+    /// Starts `trackgate serve ARGUMENTS... --addr 127.0.0.1:0` and waits for the address it
+    /// announces on stderr.
+    pub fn start(arguments: &[&str]) -> ServeProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_trackgate"))
+            .arg("serve")
+            .args(arguments)
+            .args(["--addr", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts the server");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        // Keeps draining stderr (the request log) so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(address) = line.strip_prefix("trackgate serve: listening on ") {
+                    let _ = sender.send(address.to_owned());
+                }
+            }
+        });
+        let base_url = receiver.recv_timeout(Duration::from_secs(20)).expect("server announces its address");
+        ServeProcess { child, base_url }
+    }
+
+    /// `127.0.0.1:PORT`, for raw TCP requests.
+    pub fn address(&self) -> &str {
+        self.base_url.strip_prefix("http://").unwrap_or(&self.base_url)
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,479 @@
+//! Turning a validated [`Plan`] into the flat, read-only tables the hot path reads.
+//!
+//! A [`CompiledPlan`] owns: an open-addressing name index over one contiguous name arena, one
+//! 32-byte record per event, the distinct sampling salts, the token buckets of rate-limited events
+//! and the per-event drop counters. Compilation allocates; lookups and decisions never do.
+//! Every compiled plan gets a process-wide generation number, so an [`EventId`] resolved against
+//! one plan is recognised as stale by any other.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use xxhash_rust::xxh3::xxh3_64;
+
+use crate::clock::Clock;
+use crate::counters::{EventCounters, PlanCounters};
+use crate::diagnostic::Diagnostic;
+use crate::name::is_valid_event_name;
+use crate::plan::{EventStatus, Plan, Priority, UnregisteredPolicy};
+use crate::rate_limit::TokenBucket;
+use crate::reason::{Decision, DropReason};
+use crate::sampling::{keep_floor, random_value_with_seed, salt_seed, weight_for_floor};
+
+static NEXT_GENERATION: AtomicU32 = AtomicU32::new(1);
+
+/// A handle to one event of one compiled plan, from [`crate::Engine::resolve`].
+///
+/// Cheap to copy and pass across FFI as a `u64`. It is tied to the plan it was resolved
+/// against: used after another plan became active it is refused as stale, never applied to
+/// another event's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventId(u64);
+
+impl EventId {
+    pub(crate) fn new(generation: u32, index: u32) -> Self {
+        EventId((u64::from(generation) << 32) | u64::from(index))
+    }
+
+    /// The id as a plain integer, for crossing a language boundary.
+    pub fn to_raw(self) -> u64 {
+        self.0
+    }
+
+    /// An id from [`EventId::to_raw`]. Any value is safe to pass back: an unknown one is stale.
+    pub fn from_raw(raw: u64) -> Self {
+        EventId(raw)
+    }
+
+    pub(crate) fn generation(self) -> u32 {
+        (self.0 >> 32) as u32
+    }
+
+    pub(crate) fn index(self) -> u32 {
+        self.0 as u32
+    }
+}
+
+/// Why a plan could not be compiled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    /// The plan breaks the rules of [`Plan::check`].
+    #[error("plan is invalid: {}", .0.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<Diagnostic>),
+    /// More distinct salts than the compact record can index.
+    #[error("plan uses {0} distinct sampling salts; at most 65535 are supported")]
+    TooManySalts(usize),
+}
+
+/// Bits of [`CompiledEvent::flags`].
+const PRIORITY_MASK: u8 = 0b0000_0011;
+const STATIC_DROP_SHIFT: u32 = 2;
+const NO_RATE_LIMIT: u32 = u32::MAX;
+const NO_SIZE_LIMIT: u32 = u32::MAX;
+const EMPTY_SLOT: u32 = 0;
+
+/// One event's rules, laid out for the hot path (32 bytes).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CompiledEvent {
+    pub(crate) name_hash: u64,
+    /// Smallest random value kept: `2^56 - T`; 0 keeps every unit.
+    pub(crate) keep_floor: u64,
+    pub(crate) name_offset: u32,
+    /// Largest size kept; `u32::MAX` for none.
+    pub(crate) max_bytes: u32,
+    /// Index into the token buckets, or `NO_RATE_LIMIT`.
+    pub(crate) rate_limit: u32,
+    pub(crate) salt_index: u16,
+    pub(crate) name_length: u8,
+    /// Priority in bits 0..2; the static drop reason code (0 for none) above.
+    pub(crate) flags: u8,
+}
+
+impl CompiledEvent {
+    pub(crate) fn priority(&self) -> Priority {
+        Priority::ALL[usize::from(self.flags & PRIORITY_MASK)]
+    }
+
+    /// Disabled, Retired or Shed, decided once per plan.
+    #[inline]
+    pub(crate) fn static_drop(&self) -> Option<DropReason> {
+        DropReason::from_code(self.flags >> STATIC_DROP_SHIFT)
+    }
+
+    pub(crate) fn max_bytes(&self) -> Option<u32> {
+        (self.max_bytes != NO_SIZE_LIMIT).then_some(self.max_bytes)
+    }
+}
+
+/// A plan compiled for fast decisions. Read-only once built, apart from its counters and buckets.
+pub struct CompiledPlan {
+    pub(crate) generation: u32,
+    pub(crate) version: u64,
+    pub(crate) app: Box<str>,
+    pub(crate) env: Box<str>,
+    pub(crate) enabled: bool,
+    pub(crate) shadow: bool,
+    pub(crate) unregistered: UnregisteredPolicy,
+    pub(crate) names: Box<[u8]>,
+    pub(crate) slots: Box<[u32]>,
+    pub(crate) slot_mask: usize,
+    pub(crate) events: Box<[CompiledEvent]>,
+    pub(crate) salts: Box<[Box<str>]>,
+    pub(crate) salt_seeds: Box<[u64]>,
+    pub(crate) buckets: Box<[TokenBucket]>,
+    pub(crate) counters: Box<[EventCounters]>,
+    pub(crate) plan_counters: PlanCounters,
+}
+
+impl std::fmt::Debug for CompiledPlan {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("CompiledPlan")
+            .field("app", &self.app)
+            .field("env", &self.env)
+            .field("version", &self.version)
+            .field("events", &self.events.len())
+            .field("enabled", &self.enabled)
+            .field("shadow", &self.shadow)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CompiledPlan {
+    /// Compiles a plan. Fails if the plan breaks any rule of [`Plan::check`].
+    pub fn compile(plan: &Plan) -> Result<CompiledPlan, CompileError> {
+        let problems = plan.check();
+        if problems.iter().any(Diagnostic::is_error) {
+            return Err(CompileError::Invalid(problems));
+        }
+        let count = plan.events.len();
+        let mut names = Vec::with_capacity(plan.events.keys().map(String::len).sum());
+        let mut events = Vec::with_capacity(count);
+        let mut buckets = Vec::new();
+        let mut salt_indexes: HashMap<String, u16> = HashMap::new();
+        let mut salts: Vec<Box<str>> = Vec::new();
+        let mut salt_index = |salt: &str| -> Result<u16, CompileError> {
+            if let Some(&index) = salt_indexes.get(salt) {
+                return Ok(index);
+            }
+            let index = u16::try_from(salts.len()).map_err(|_| CompileError::TooManySalts(salts.len() + 1))?;
+            salts.push(salt.into());
+            salt_indexes.insert(salt.to_owned(), index);
+            Ok(index)
+        };
+        salt_index(&plan.sampling_salt)?;
+        for (name, rule) in &plan.events {
+            let static_drop = if !plan.enabled {
+                Some(DropReason::Disabled)
+            } else if rule.status == EventStatus::Retired {
+                Some(DropReason::Retired)
+            } else if rule.priority.is_shed_by(plan.shed_below) {
+                Some(DropReason::Shed)
+            } else {
+                None
+            };
+            let rate_limit = match rule.rate_limit {
+                Some(limit) => {
+                    buckets.push(TokenBucket::new(limit));
+                    (buckets.len() - 1) as u32
+                }
+                None => NO_RATE_LIMIT,
+            };
+            events.push(CompiledEvent {
+                name_hash: xxh3_64(name.as_bytes()),
+                keep_floor: keep_floor(rule.sample.parts_per_million()),
+                name_offset: names.len() as u32,
+                max_bytes: rule.max_bytes.or(plan.defaults.max_bytes).unwrap_or(NO_SIZE_LIMIT),
+                rate_limit,
+                salt_index: salt_index(rule.salt.as_deref().unwrap_or(&plan.sampling_salt))?,
+                name_length: name.len() as u8,
+                flags: (rule.priority as u8) | (static_drop.map_or(0, DropReason::code) << STATIC_DROP_SHIFT),
+            });
+            names.extend_from_slice(name.as_bytes());
+        }
+        let (slots, slot_mask) = build_index(&events);
+        let salt_seeds = salts.iter().map(|salt| salt_seed(salt)).collect();
+        Ok(CompiledPlan {
+            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            version: plan.version,
+            app: plan.app.as_str().into(),
+            env: plan.env.as_str().into(),
+            enabled: plan.enabled,
+            shadow: plan.shadow,
+            unregistered: plan.unregistered,
+            names: names.into_boxed_slice(),
+            slots,
+            slot_mask,
+            events: events.into_boxed_slice(),
+            salts: salts.into_boxed_slice(),
+            salt_seeds,
+            buckets: buckets.into_boxed_slice(),
+            counters: (0..count).map(|_| EventCounters::default()).collect(),
+            plan_counters: PlanCounters::default(),
+        })
+    }
+
+    /// The plan's version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The app the plan governs.
+    pub fn app(&self) -> &str {
+        &self.app
+    }
+
+    /// The environment the plan governs.
+    pub fn env(&self) -> &str {
+        &self.env
+    }
+
+    /// Whether the kill switch is off (events may flow).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    /// Whether the plan only counts and keeps everything.
+    pub fn is_shadow(&self) -> bool {
+        self.shadow
+    }
+
+    /// How many events the plan registers.
+    pub fn event_count(&self) -> usize {
+        self.events.len()
+    }
+
+    /// Bytes held by the lookup tables and rules (names included), excluding counters.
+    pub fn rules_memory_bytes(&self) -> usize {
+        std::mem::size_of::<CompiledPlan>()
+            + self.names.len()
+            + std::mem::size_of_val(&*self.slots)
+            + std::mem::size_of_val(&*self.events)
+            + self.salts.iter().map(|salt| salt.len() + std::mem::size_of::<Box<str>>()).sum::<usize>()
+            + std::mem::size_of_val(&*self.salt_seeds)
+            + std::mem::size_of_val(&*self.buckets)
+    }
+
+    /// Bytes held by the drop counters.
+    pub fn counters_memory_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.counters)
+    }
+
+    /// Bytes of the event-name arena.
+    pub fn names_memory_bytes(&self) -> usize {
+        self.names.len()
+    }
+
+    /// The index of a registered event, without allocating.
+    #[inline]
+    pub(crate) fn lookup(&self, name: &[u8]) -> Option<u32> {
+        let hash = xxh3_64(name);
+        let mut slot = hash as usize & self.slot_mask;
+        loop {
+            let entry = self.slots[slot];
+            if entry == EMPTY_SLOT {
+                return None;
+            }
+            let index = entry - 1;
+            let event = &self.events[index as usize];
+            if event.name_hash == hash && self.name_bytes(event) == name {
+                return Some(index);
+            }
+            slot = (slot + 1) & self.slot_mask;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn name_bytes(&self, event: &CompiledEvent) -> &[u8] {
+        let start = event.name_offset as usize;
+        &self.names[start..start + usize::from(event.name_length)]
+    }
+
+    pub(crate) fn event_name(&self, index: usize) -> &str {
+        // Names were copied from `String`s whole, so every slice is valid UTF-8.
+        std::str::from_utf8(self.name_bytes(&self.events[index])).unwrap_or("")
+    }
+
+    /// The rules of a registered event, in spec order, for one unit. `unit_value` gives the
+    /// unit's sampling value for a salt index (cached per unit on devices, hashed per event on
+    /// servers); token buckets apply only when a clock is given (they are device state).
+    /// `Ok` carries the sampling weight.
+    #[inline]
+    pub(crate) fn evaluate_event(
+        &self,
+        index: usize,
+        size_bytes: u64,
+        unit_value: impl FnOnce(usize) -> u64,
+        clock: Option<&dyn Clock>,
+    ) -> Result<f64, DropReason> {
+        let event = &self.events[index];
+        if let Some(reason) = event.static_drop() {
+            return Err(reason);
+        }
+        // The second test runs only for sizes above 4 GiB, so "no cap" costs nothing.
+        if size_bytes > u64::from(event.max_bytes) && event.max_bytes != NO_SIZE_LIMIT {
+            return Err(DropReason::Oversize);
+        }
+        let mut weight = 1.0;
+        if event.keep_floor != 0 {
+            if unit_value(usize::from(event.salt_index)) < event.keep_floor {
+                return Err(DropReason::SampledOut);
+            }
+            weight = weight_for_floor(event.keep_floor);
+        }
+        if let (Some(bucket), Some(clock)) = (self.buckets.get(event.rate_limit as usize), clock) {
+            if !bucket.try_acquire(clock.monotonic_nanos()) {
+                return Err(DropReason::RateLimited);
+            }
+        }
+        Ok(weight)
+    }
+
+    /// The rule for a name that is not in the plan: `Disabled`, `InvalidName` or
+    /// `Unregistered`, or `None` when the plan keeps unregistered names.
+    #[inline]
+    pub(crate) fn unmatched_rule(&self, name: &str) -> Option<DropReason> {
+        if !self.enabled {
+            Some(DropReason::Disabled)
+        } else if !is_valid_event_name(name) {
+            Some(DropReason::InvalidName)
+        } else {
+            match self.unregistered {
+                UnregisteredPolicy::Drop => Some(DropReason::Unregistered),
+                UnregisteredPolicy::Keep => None,
+            }
+        }
+    }
+
+    /// Applies the plan to one event of any unit, as a backend does: every rule except rate
+    /// limits (token buckets are per-device state and stay on the device). Counts nothing and
+    /// never allocates; the unit's hash is computed per call.
+    ///
+    /// `unit_id` may be any string, the empty string included, exactly as Spark hashes it.
+    pub fn evaluate_for_unit(&self, name: &str, size_bytes: u64, unit_id: &str) -> UnitEvaluation {
+        let Some(index) = self.lookup(name.as_bytes()) else {
+            let rule = self.unmatched_rule(name);
+            return UnitEvaluation::new(rule, 1.0, None, self.shadow);
+        };
+        let unit_value = |salt: usize| random_value_with_seed(unit_id, self.salt_seeds[salt]);
+        let priority = Some(self.events[index as usize].priority());
+        match self.evaluate_event(index as usize, size_bytes, unit_value, None) {
+            Ok(weight) => UnitEvaluation::new(None, weight, priority, self.shadow),
+            Err(reason) => UnitEvaluation::new(Some(reason), 1.0, priority, self.shadow),
+        }
+    }
+
+    /// The rules of a registered event by name, for tooling.
+    pub fn event_summary(&self, name: &str) -> Option<EventSummary> {
+        let event = &self.events[self.lookup(name.as_bytes())? as usize];
+        Some(EventSummary {
+            priority: event.priority(),
+            static_drop: event.static_drop(),
+            keep_floor: event.keep_floor,
+            max_bytes: event.max_bytes(),
+            rate_limited: event.rate_limit != NO_RATE_LIMIT,
+            salt: self.salts[usize::from(event.salt_index)].to_string(),
+        })
+    }
+}
+
+/// The outcome of [`CompiledPlan::evaluate_for_unit`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnitEvaluation {
+    /// What to do with the event (in shadow plans always a keep).
+    pub decision: Decision,
+    /// The rule that refuses the event, also when a shadow plan keeps it anyway.
+    pub refused_by: Option<DropReason>,
+    /// The registered event's priority; `None` for names not in the plan.
+    pub priority: Option<Priority>,
+}
+
+impl UnitEvaluation {
+    fn new(refused_by: Option<DropReason>, weight: f64, priority: Option<Priority>, shadow: bool) -> Self {
+        let decision = match refused_by {
+            Some(reason) if !shadow => Decision::Drop { reason },
+            Some(_) => Decision::Keep { weight: 1.0 },
+            None => Decision::Keep { weight },
+        };
+        UnitEvaluation { decision, refused_by, priority }
+    }
+}
+
+/// What the compiled plan does with one event, for tooling and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSummary {
+    /// The event's priority.
+    pub priority: Priority,
+    /// Disabled, Retired or Shed when every occurrence is dropped.
+    pub static_drop: Option<DropReason>,
+    /// Smallest sampling value kept (`2^56 - T`).
+    pub keep_floor: u64,
+    /// Size cap in bytes.
+    pub max_bytes: Option<u32>,
+    /// Whether a token bucket applies.
+    pub rate_limited: bool,
+    /// The salt sampling uses.
+    pub salt: String,
+}
+
+/// Builds the open-addressing table at a load factor of at most one half.
+fn build_index(events: &[CompiledEvent]) -> (Box<[u32]>, usize) {
+    let capacity = (events.len() * 2).next_power_of_two().max(8);
+    let mask = capacity - 1;
+    let mut slots = vec![EMPTY_SLOT; capacity];
+    for (index, event) in events.iter().enumerate() {
+        let mut slot = event.name_hash as usize & mask;
+        while slots[slot] != EMPTY_SLOT {
+            slot = (slot + 1) & mask;
+        }
+        slots[slot] = index as u32 + 1;
+    }
+    (slots.into_boxed_slice(), mask)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_plan;
+
+    #[test]
+    fn record_stays_small() {
+        assert_eq!(std::mem::size_of::<CompiledEvent>(), 32);
+    }
+
+    #[test]
+    fn finds_every_event_and_nothing_else() {
+        let mut source = String::from(r#"{"schema":1,"app":"a","env":"b","version":1,"events":{"#);
+        for index in 0..1000 {
+            source.push_str(&format!("{}\"event.{index}\":{{\"priority\":\"P2\"}}", if index > 0 { "," } else { "" }));
+        }
+        source.push_str("}}");
+        let plan = CompiledPlan::compile(&parse_plan(&source).unwrap().plan).unwrap();
+        for index in 0..1000 {
+            let name = format!("event.{index}");
+            let found = plan.lookup(name.as_bytes()).unwrap();
+            assert_eq!(plan.event_name(found as usize), name);
+        }
+        assert_eq!(plan.lookup(b"event.1000"), None);
+        assert_eq!(plan.lookup(b""), None);
+    }
+
+    #[test]
+    fn refuses_invalid_plans() {
+        let mut plan = parse_plan(r#"{"schema":1,"app":"a","env":"b","version":1,"events":{}}"#).unwrap().plan;
+        plan.events.insert(
+            "bad name".into(),
+            crate::plan::EventRule {
+                status: EventStatus::Active,
+                priority: Priority::P1,
+                sample: Default::default(),
+                salt: None,
+                rate_limit: None,
+                max_bytes: None,
+                owner: None,
+                description: None,
+            },
+        );
+        assert!(matches!(CompiledPlan::compile(&plan), Err(CompileError::Invalid(_))));
+    }
+}

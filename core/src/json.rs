@@ -1,0 +1,368 @@
+//! A small JSON reader that keeps where every value and key stood in the source.
+//!
+//! Plan validation needs to name the line and column of each problem, see duplicate keys
+//! (which `serde_json` silently merges) and read numbers as their exact decimal text (so rates are
+//! never rounded through a float). This reader does only that: it builds a tree of spanned values
+//! with a nesting limit, and is used off the hot path (plan loading) only.
+
+/// Deepest nesting accepted, so hostile input cannot exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+/// A JSON value with the byte offset where it starts.
+#[derive(Debug)]
+pub(crate) struct Node<'source> {
+    pub(crate) offset: usize,
+    pub(crate) value: Value<'source>,
+}
+
+/// An object member: key (with its offset) and value.
+#[derive(Debug)]
+pub(crate) struct Member<'source> {
+    pub(crate) key: String,
+    pub(crate) key_offset: usize,
+    pub(crate) value: Node<'source>,
+}
+
+#[derive(Debug)]
+pub(crate) enum Value<'source> {
+    Null,
+    Bool(bool),
+    /// The number's exact source text, already checked against the JSON grammar.
+    Number(&'source str),
+    String(String),
+    /// Plans hold no arrays yet; they are still parsed so malformed ones are reported.
+    #[allow(dead_code)]
+    Array(Vec<Node<'source>>),
+    /// Members in source order, duplicates included.
+    Object(Vec<Member<'source>>),
+}
+
+impl Value<'_> {
+    /// The JSON type name, for messages.
+    pub(crate) fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
+}
+
+/// A syntax error at a byte offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SyntaxError {
+    pub(crate) offset: usize,
+    pub(crate) message: String,
+}
+
+/// Parses one JSON document (surrounding white space allowed, nothing else after it).
+pub(crate) fn parse(source: &str) -> Result<Node<'_>, SyntaxError> {
+    let mut reader = Reader { source, bytes: source.as_bytes(), position: 0 };
+    reader.skip_white_space();
+    let node = reader.value(0)?;
+    reader.skip_white_space();
+    if reader.position != reader.bytes.len() {
+        return Err(reader.error("unexpected data after the JSON document"));
+    }
+    Ok(node)
+}
+
+struct Reader<'source> {
+    source: &'source str,
+    bytes: &'source [u8],
+    position: usize,
+}
+
+impl<'source> Reader<'source> {
+    fn error(&self, message: impl Into<String>) -> SyntaxError {
+        SyntaxError { offset: self.position, message: message.into() }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.position).copied()
+    }
+
+    fn skip_white_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.position += 1;
+        }
+    }
+
+    fn expect(&mut self, byte: u8) -> Result<(), SyntaxError> {
+        if self.peek() == Some(byte) {
+            self.position += 1;
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("'{}'", byte as char)))
+        }
+    }
+
+    fn unexpected(&self, wanted: &str) -> SyntaxError {
+        match self.source[self.position..].chars().next() {
+            None => self.error(format!("unexpected end of input; expected {wanted}")),
+            Some(found) => self.error(format!("expected {wanted}, found {found:?}")),
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Node<'source>, SyntaxError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(format!("nesting deeper than {MAX_DEPTH} levels")));
+        }
+        let offset = self.position;
+        let value = match self.peek() {
+            Some(b'{') => self.object(depth)?,
+            Some(b'[') => self.array(depth)?,
+            Some(b'"') => Value::String(self.string()?),
+            Some(b'-' | b'0'..=b'9') => Value::Number(self.number()?),
+            Some(b't') => self.literal("true", Value::Bool(true))?,
+            Some(b'f') => self.literal("false", Value::Bool(false))?,
+            Some(b'n') => self.literal("null", Value::Null)?,
+            _ => return Err(self.unexpected("a JSON value")),
+        };
+        Ok(Node { offset, value })
+    }
+
+    fn literal(&mut self, word: &str, value: Value<'source>) -> Result<Value<'source>, SyntaxError> {
+        if self.bytes[self.position..].starts_with(word.as_bytes()) {
+            self.position += word.len();
+            Ok(value)
+        } else {
+            Err(self.unexpected("a JSON value"))
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value<'source>, SyntaxError> {
+        self.expect(b'{')?;
+        let mut members = Vec::new();
+        self.skip_white_space();
+        if self.peek() == Some(b'}') {
+            self.position += 1;
+            return Ok(Value::Object(members));
+        }
+        loop {
+            self.skip_white_space();
+            if self.peek() != Some(b'"') {
+                return Err(self.unexpected("a string key"));
+            }
+            let key_offset = self.position;
+            let key = self.string()?;
+            self.skip_white_space();
+            self.expect(b':')?;
+            self.skip_white_space();
+            let value = self.value(depth + 1)?;
+            members.push(Member { key, key_offset, value });
+            self.skip_white_space();
+            match self.peek() {
+                Some(b',') => self.position += 1,
+                Some(b'}') => {
+                    self.position += 1;
+                    return Ok(Value::Object(members));
+                }
+                _ => return Err(self.unexpected("',' or '}'")),
+            }
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value<'source>, SyntaxError> {
+        self.expect(b'[')?;
+        let mut items = Vec::new();
+        self.skip_white_space();
+        if self.peek() == Some(b']') {
+            self.position += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            self.skip_white_space();
+            items.push(self.value(depth + 1)?);
+            self.skip_white_space();
+            match self.peek() {
+                Some(b',') => self.position += 1,
+                Some(b']') => {
+                    self.position += 1;
+                    return Ok(Value::Array(items));
+                }
+                _ => return Err(self.unexpected("',' or ']'")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<&'source str, SyntaxError> {
+        let start = self.position;
+        if self.peek() == Some(b'-') {
+            self.position += 1;
+        }
+        match self.peek() {
+            Some(b'0') => self.position += 1,
+            Some(b'1'..=b'9') => self.digits(),
+            _ => return Err(self.unexpected("a digit")),
+        }
+        if self.peek() == Some(b'.') {
+            self.position += 1;
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.unexpected("a digit after the decimal point"));
+            }
+            self.digits();
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.position += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.position += 1;
+            }
+            if !matches!(self.peek(), Some(b'0'..=b'9')) {
+                return Err(self.unexpected("a digit in the exponent"));
+            }
+            self.digits();
+        }
+        Ok(&self.source[start..self.position])
+    }
+
+    fn digits(&mut self) {
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.position += 1;
+        }
+    }
+
+    fn string(&mut self) -> Result<String, SyntaxError> {
+        self.expect(b'"')?;
+        let mut text = String::new();
+        loop {
+            let run_start = self.position;
+            while let Some(byte) = self.peek() {
+                if byte == b'"' || byte == b'\\' || byte < 0x20 {
+                    break;
+                }
+                self.position += 1;
+            }
+            text.push_str(&self.source[run_start..self.position]);
+            match self.peek() {
+                Some(b'"') => {
+                    self.position += 1;
+                    return Ok(text);
+                }
+                Some(b'\\') => {
+                    self.position += 1;
+                    self.escape(&mut text)?;
+                }
+                Some(_) => return Err(self.error("control character inside a string; escape it")),
+                None => return Err(self.error("unterminated string")),
+            }
+        }
+    }
+
+    fn escape(&mut self, text: &mut String) -> Result<(), SyntaxError> {
+        let Some(byte) = self.peek() else {
+            return Err(self.error("unterminated escape sequence"));
+        };
+        self.position += 1;
+        let decoded = match byte {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => self.unicode_escape()?,
+            _ => {
+                self.position -= 1;
+                return Err(self.error(format!("invalid escape '\\{}'", byte as char)));
+            }
+        };
+        text.push(decoded);
+        Ok(())
+    }
+
+    fn unicode_escape(&mut self) -> Result<char, SyntaxError> {
+        let first = self.hex4()?;
+        if (0xD800..0xDC00).contains(&first) {
+            if !self.bytes[self.position..].starts_with(b"\\u") {
+                return Err(self.error("unpaired UTF-16 surrogate in \\u escape"));
+            }
+            self.position += 2;
+            let second = self.hex4()?;
+            if !(0xDC00..0xE000).contains(&second) {
+                return Err(self.error("invalid low surrogate in \\u escape"));
+            }
+            let code = 0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00);
+            return char::from_u32(code).ok_or_else(|| self.error("invalid \\u escape"));
+        }
+        char::from_u32(first).ok_or_else(|| self.error("unpaired UTF-16 surrogate in \\u escape"))
+    }
+
+    fn hex4(&mut self) -> Result<u32, SyntaxError> {
+        let digits = self.bytes.get(self.position..self.position + 4);
+        let value = digits
+            .and_then(|digits| std::str::from_utf8(digits).ok())
+            .filter(|text| text.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            .and_then(|text| u32::from_str_radix(text, 16).ok());
+        match value {
+            Some(value) => {
+                self.position += 4;
+                Ok(value)
+            }
+            None => Err(self.error("expected four hex digits after \\u")),
+        }
+    }
+}
+
+/// Turns byte offsets into 1-based line and column (columns count characters, not bytes).
+pub(crate) struct LineIndex<'source> {
+    source: &'source str,
+    line_starts: Vec<usize>,
+}
+
+impl<'source> LineIndex<'source> {
+    pub(crate) fn new(source: &'source str) -> Self {
+        let mut line_starts = vec![0];
+        line_starts.extend(source.bytes().enumerate().filter(|(_, byte)| *byte == b'\n').map(|(index, _)| index + 1));
+        LineIndex { source, line_starts }
+    }
+
+    pub(crate) fn line_column(&self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.source.len());
+        let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
+        let start = self.line_starts[line];
+        let column = self.source.get(start..offset).map_or(offset - start, |text| text.chars().count());
+        (line as u32 + 1, column as u32 + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_offsets_duplicates_and_number_text() {
+        let node = parse("{\"a\": 0.125, \"a\": [true, null, \"x\\u00e9\\ud83d\\ude00\"]}").unwrap();
+        let Value::Object(members) = node.value else { panic!("not an object") };
+        assert_eq!(members.len(), 2);
+        assert_eq!(members[0].key_offset, 1);
+        assert!(matches!(members[0].value.value, Value::Number("0.125")));
+        let Value::Array(items) = &members[1].value.value else { panic!("not an array") };
+        assert!(matches!(&items[2].value, Value::String(text) if text == "xé😀"));
+    }
+
+    #[test]
+    fn reports_syntax_errors_with_offsets() {
+        assert_eq!(parse("{\"a\" 1}").unwrap_err().offset, 5);
+        assert_eq!(parse("[1,]").unwrap_err().offset, 3);
+        assert_eq!(parse("01").unwrap_err().offset, 1);
+        assert!(parse("\"\\ud800\"").is_err());
+        assert!(parse(&"[".repeat(100)).unwrap_err().message.contains("nesting"));
+        assert!(parse("{} x").unwrap_err().message.contains("after"));
+        assert!(parse("").unwrap_err().message.contains("end of input"));
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        let source = "{\n  \"é\": x\n}";
+        let index = LineIndex::new(source);
+        let offset = source.find('x').unwrap();
+        assert_eq!(index.line_column(offset), (2, 8));
+        assert_eq!(index.line_column(0), (1, 1));
+    }
+}

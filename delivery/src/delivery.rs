@@ -1,0 +1,504 @@
+//! The device side as one object: startup order, plan offers, fetch driving and status.
+//!
+//! [`Delivery::start`] never waits on the network and never fails because of bad input: it
+//! activates the verified cache, then the app-bundled plan if newer, then the app's
+//! [`FailPolicy`]. Every later plan goes through [`crate::verify_envelope`], is persisted, and
+//! only then swapped into the live [`Engine`]; a refused plan never replaces the active one.
+//!
+//! Threading: the [`Engine`] is shared (`Arc`) with the threads that decide events; the
+//! `Delivery` itself is driven from one thread at a time (`&mut self`; wrap it in a `Mutex` to
+//! share). I/O: only through the injected [`Storage`](crate::Storage) and
+//! [`Transport`](crate::Transport); time only through the injected `Clock`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use trackgate_core::plan::{Defaults, UnregisteredPolicy, PLAN_SCHEMA_VERSION};
+use trackgate_core::{Clock, CompiledPlan, Engine, EngineError, EngineOptions, Plan, Priority};
+
+use crate::envelope::{parse_envelope, Keyring};
+use crate::fetcher::{Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
+use crate::random::RandomSource;
+use crate::store::{DeliveryState, Store, StoreError};
+use crate::verify::{
+    decode_plan, verify_envelope, Floor, Verified, VerifiedPlan, VerifyContext, VerifyError, VerifyPolicy,
+};
+
+/// What the app runs when it has no verified plan at all (first start without a bundled plan,
+/// or cache and bundled plan both unusable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailPolicy {
+    /// An empty plan with `unregistered: keep`: every event leaves, nothing is governed.
+    KeepAll,
+    /// Only the P0 events named by the bundled plan's payload (even if its signature or scope
+    /// is refused, since it ships inside the app binary); with no readable bundled plan, every
+    /// event is dropped.
+    KeepP0Only,
+}
+
+/// Where the active plan came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanSource {
+    /// The verified on-device cache.
+    Cache,
+    /// The plan shipped inside the app.
+    Bundled,
+    /// The app's [`FailPolicy`].
+    FailPolicy,
+    /// Downloaded and verified in this run.
+    Network,
+}
+
+/// How a [`Delivery`] is set up.
+#[derive(Debug, Clone)]
+pub struct DeliveryConfig {
+    /// The application this device runs.
+    pub app: String,
+    /// The environment this device runs.
+    pub env: String,
+    /// Trusted publisher keys.
+    pub keyring: Keyring,
+    /// Verification limits.
+    pub verify: VerifyPolicy,
+    /// What to run without a plan.
+    pub fail_policy: FailPolicy,
+    /// The fetch schedule (URL and timings).
+    pub schedule: Schedule,
+}
+
+/// A snapshot of what is active and how delivery is going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    /// Where the active plan came from.
+    pub source: PlanSource,
+    /// Its version (0 for a fail-policy plan).
+    pub version: u64,
+    /// When it was signed, if it was.
+    pub issued_at: Option<u64>,
+    /// Seconds since it was signed, by the trusted clock.
+    pub age_seconds: Option<u64>,
+    /// When it expires, if signed.
+    pub expires_at: Option<u64>,
+    /// Whether its expiry (plus grace) has passed; it stays active until a newer plan arrives.
+    pub expired: bool,
+    /// The last problem met (verification, store, network), if any since the last success.
+    pub last_error: Option<String>,
+    /// Last useful server answer.
+    pub last_success_unix: Option<u64>,
+    /// Failures since then.
+    pub consecutive_failures: u32,
+    /// When the next request is due.
+    pub next_fetch_unix: u64,
+}
+
+/// Why an offered plan was not installed.
+#[derive(Debug, thiserror::Error)]
+pub enum OfferError {
+    /// Verification refused it.
+    #[error(transparent)]
+    Refused(#[from] VerifyError),
+    /// It was valid but could not be persisted; it is not installed, so the active plan is
+    /// always one a restart would load.
+    #[error("verified plan not installed: {0}")]
+    NotPersisted(StoreError),
+}
+
+/// A plan offer that succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offered {
+    /// The plan is now active.
+    Installed {
+        /// Previously active version.
+        previous_version: u64,
+        /// New version.
+        version: u64,
+    },
+    /// The same bytes are already accepted.
+    AlreadyCurrent,
+}
+
+/// What one fetch did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// A new plan is active.
+    Installed {
+        /// Its version.
+        version: u64,
+    },
+    /// The server had nothing new (304, or the same bytes).
+    Unchanged,
+    /// The server sent a plan that verification refused; the active plan stays. The
+    /// schedule backed off.
+    Refused(String),
+    /// No usable answer (transport, HTTP status, or the plan could not be persisted); the
+    /// reason, for logs. The schedule backed off.
+    Failed(String),
+}
+
+struct ActivePlan {
+    source: PlanSource,
+    version: u64,
+    issued_at: Option<u64>,
+    expires_at: Option<u64>,
+}
+
+/// Why [`Delivery::start`] could not build an engine.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The engine options were refused.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The configured app or env is not a valid plan identifier, so no plan could ever match.
+    #[error("configured scope is invalid: {0}")]
+    InvalidScope(String),
+}
+
+/// Signed plan delivery for one app and environment on one device.
+pub struct Delivery {
+    config: DeliveryConfig,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    engine: Arc<Engine>,
+    state: DeliveryState,
+    active: ActivePlan,
+    last_error: Option<String>,
+    fetcher: Fetcher,
+}
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Delivery").field("status", &self.status()).finish_non_exhaustive()
+    }
+}
+
+impl Delivery {
+    /// Starts delivery without touching the network: cache, then `bundled` if newer, then the
+    /// fail policy. Problems met on the way are kept in [`Status::last_error`].
+    pub fn start(
+        config: DeliveryConfig,
+        store: Store,
+        bundled: Option<&[u8]>,
+        engine_options: EngineOptions,
+        random: Box<dyn RandomSource>,
+    ) -> Result<Delivery, StartError> {
+        let fail_plan = fail_policy_plan(&config, bundled);
+        let fail_compiled =
+            CompiledPlan::compile(&fail_plan).map_err(|error| StartError::InvalidScope(error.to_string()))?;
+        let clock = Arc::clone(&engine_options.clock);
+        let mut problems = Vec::new();
+        let mut state = match store.load_state() {
+            Ok(state) => state.unwrap_or_default(),
+            Err(error) => {
+                problems.push(error.to_string());
+                DeliveryState::default()
+            }
+        };
+        let cache = load_cache(&config, &store, state.floor(), &mut problems);
+        let cache_loaded = cache.is_some();
+        let bundled_plan = bundled.and_then(|bytes| match verify_local(&config, bytes) {
+            Ok(plan) => Some((plan, bytes)),
+            Err(error) => {
+                problems.push(format!("bundled plan refused: {error}"));
+                None
+            }
+        });
+        let chosen = match (cache, bundled_plan) {
+            (Some(cache), Some((bundled, bytes))) if bundled.header.config_version > cache.header.config_version => {
+                Some((bundled, PlanSource::Bundled, Some(bytes)))
+            }
+            (Some(cache), _) => Some((cache, PlanSource::Cache, None)),
+            (None, Some((bundled, bytes))) => Some((bundled, PlanSource::Bundled, Some(bytes))),
+            (None, None) => None,
+        };
+        let (compiled, active) = match chosen {
+            Some((verified, source, bundled_bytes)) => {
+                raise_floor(&store, &mut state, &verified, bundled_bytes, &mut problems);
+                let header = &verified.header;
+                let active = ActivePlan {
+                    source,
+                    version: header.config_version,
+                    issued_at: Some(header.issued_at),
+                    expires_at: Some(header.expires_at),
+                };
+                (verified.compiled, active)
+            }
+            None => {
+                let active =
+                    ActivePlan { source: PlanSource::FailPolicy, version: 0, issued_at: None, expires_at: None };
+                (fail_compiled, active)
+            }
+        };
+        let mut fetcher = Fetcher::new(config.schedule.clone(), state.fetch.clone(), random);
+        if !cache_loaded {
+            // The ETag names the cached plan; without it a 304 would leave this device behind.
+            fetcher.forget_etag();
+        }
+        let engine = Arc::new(Engine::new(compiled, engine_options)?);
+        let last_error = (!problems.is_empty()).then(|| problems.join("; "));
+        Ok(Delivery { config, store, clock, engine, state, active, last_error, fetcher })
+    }
+
+    /// The live engine; share it with the threads that decide events.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Device clock, Unix seconds.
+    fn device_now(&self) -> u64 {
+        self.clock.unix_millis() / 1000
+    }
+
+    /// The time expiry is judged by: the later of the device clock and the last server `Date`,
+    /// so a device whose clock is set back cannot be fed expired plans.
+    fn trusted_now(&self) -> u64 {
+        self.device_now().max(self.fetcher.state().last_server_time_unix.unwrap_or(0))
+    }
+
+    /// Verifies `bytes` (from the network or any other channel), persists and installs them.
+    pub fn offer(&mut self, bytes: &[u8]) -> Result<Offered, OfferError> {
+        let context = VerifyContext {
+            keyring: &self.config.keyring,
+            app: &self.config.app,
+            env: &self.config.env,
+            floor: self.state.floor(),
+            now: self.trusted_now(),
+            check_time: true,
+            policy: self.config.verify,
+        };
+        let verified = match verify_envelope(bytes, &context) {
+            Ok(Verified::New(verified)) => verified,
+            Ok(Verified::AlreadyCurrent { .. }) => return Ok(Offered::AlreadyCurrent),
+            Err(error) => {
+                self.last_error = Some(error.to_string());
+                return Err(OfferError::Refused(error));
+            }
+        };
+        if let Err(error) = self.store.save_plan(bytes) {
+            self.last_error = Some(error.to_string());
+            return Err(OfferError::NotPersisted(error));
+        }
+        self.last_error = None;
+        self.state.floor_version = verified.header.config_version;
+        self.state.floor_digest = Some(verified.digest);
+        self.save_state();
+        let header = verified.header;
+        let change = self.engine.install(verified.compiled);
+        self.active = ActivePlan {
+            source: PlanSource::Network,
+            version: header.config_version,
+            issued_at: Some(header.issued_at),
+            expires_at: Some(header.expires_at),
+        };
+        Ok(Offered::Installed { previous_version: change.previous_version, version: change.version })
+    }
+
+    fn save_state(&mut self) {
+        self.state.fetch = self.fetcher.state().clone();
+        if let Err(error) = self.store.save_state(&self.state) {
+            // The plan on disk is already the new one; a stale floor only means the next start
+            // raises it again from the cached plan.
+            self.last_error = Some(error.to_string());
+        }
+    }
+
+    /// The request to perform now, if one is due (single flight). Hosts with their own HTTP
+    /// stack call this, perform it, and pass the result to [`Delivery::complete_fetch`].
+    pub fn poll_fetch(&mut self) -> Option<HttpRequest> {
+        let now = self.device_now();
+        self.fetcher.poll(now)
+    }
+
+    /// Feeds back the result of the request [`Delivery::poll_fetch`] handed out.
+    pub fn complete_fetch(&mut self, result: Result<HttpResponse, TransportError>) -> FetchOutcome {
+        let now = self.device_now();
+        let outcome = match self.fetcher.on_response(now, result) {
+            Reply::Plan { body, etag, max_age } => match self.offer(&body) {
+                Ok(Offered::Installed { version, .. }) => {
+                    self.fetcher.plan_accepted(now, etag, max_age);
+                    FetchOutcome::Installed { version }
+                }
+                Ok(Offered::AlreadyCurrent) => {
+                    self.fetcher.plan_accepted(now, etag, max_age);
+                    self.last_error = None;
+                    FetchOutcome::Unchanged
+                }
+                Err(error) => {
+                    self.fetcher.plan_refused(now);
+                    match error {
+                        OfferError::Refused(error) => FetchOutcome::Refused(error.to_string()),
+                        OfferError::NotPersisted(_) => FetchOutcome::Failed(error.to_string()),
+                    }
+                }
+            },
+            Reply::NotModified => {
+                self.last_error = None;
+                FetchOutcome::Unchanged
+            }
+            Reply::Failed(reason) => {
+                self.last_error = Some(reason.clone());
+                FetchOutcome::Failed(reason)
+            }
+        };
+        self.save_state();
+        outcome
+    }
+
+    /// Performs one fetch through `transport` if one is due; `None` when not due.
+    pub fn fetch_if_due(&mut self, transport: &dyn Transport) -> Option<FetchOutcome> {
+        let request = self.poll_fetch()?;
+        let result = transport.get(&request);
+        Some(self.complete_fetch(result))
+    }
+
+    /// Asks for a fetch soon (at least a minute after the last one, never during backoff).
+    pub fn refresh_now(&mut self) {
+        let now = self.device_now();
+        self.fetcher.refresh_now(now);
+    }
+
+    /// The app came to the foreground: fetch if the last request is old enough.
+    pub fn on_foreground(&mut self) {
+        let now = self.device_now();
+        self.fetcher.on_foreground(now);
+    }
+
+    /// When the next fetch is due, Unix seconds by the device clock.
+    pub fn next_fetch_at(&self) -> u64 {
+        self.fetcher.due_at(self.device_now())
+    }
+
+    /// What is active and how delivery is going.
+    pub fn status(&self) -> Status {
+        let now = self.trusted_now();
+        let fetch = self.fetcher.state();
+        Status {
+            source: self.active.source,
+            version: self.active.version,
+            issued_at: self.active.issued_at,
+            age_seconds: self.active.issued_at.map(|issued| now.saturating_sub(issued)),
+            expires_at: self.active.expires_at,
+            expired: self
+                .active
+                .expires_at
+                .is_some_and(|expires| now > expires.saturating_add(self.config.verify.expiry_grace_seconds)),
+            last_error: self.last_error.clone(),
+            last_success_unix: fetch.last_success_unix,
+            consecutive_failures: fetch.consecutive_failures,
+            next_fetch_unix: self.fetcher.due_at(self.device_now()),
+        }
+    }
+}
+
+/// Verifies a plan held on the device (cache or bundled): signature, scope, decoding and
+/// semantics, but neither the floor nor the clock (see `docs/config-delivery.md`, "Startup").
+fn verify_local(config: &DeliveryConfig, bytes: &[u8]) -> Result<Box<VerifiedPlan>, VerifyError> {
+    let context = VerifyContext {
+        keyring: &config.keyring,
+        app: &config.app,
+        env: &config.env,
+        floor: None,
+        now: 0,
+        check_time: false,
+        policy: config.verify,
+    };
+    match verify_envelope(bytes, &context)? {
+        Verified::New(verified) => Ok(verified),
+        // Without a floor every valid plan is new.
+        Verified::AlreadyCurrent { version } => Err(VerifyError::Equivocation { version }),
+    }
+}
+
+/// The cached plan, if it is readable, verifies and is not below the floor.
+fn load_cache(
+    config: &DeliveryConfig,
+    store: &Store,
+    floor: Option<Floor>,
+    problems: &mut Vec<String>,
+) -> Option<Box<VerifiedPlan>> {
+    let bytes = match store.load_plan() {
+        Ok(bytes) => bytes?,
+        Err(error) => {
+            problems.push(error.to_string());
+            return None;
+        }
+    };
+    let corrupt = |reason: String| StoreError::Corrupt { file: crate::store::PLAN_FILE, reason }.to_string();
+    let verified = match verify_local(config, &bytes) {
+        Ok(verified) => verified,
+        Err(error) => {
+            problems.push(corrupt(error.to_string()));
+            return None;
+        }
+    };
+    if let Some(floor) = floor {
+        let version = verified.header.config_version;
+        if version < floor.version || (version == floor.version && verified.digest != floor.digest) {
+            problems.push(corrupt(format!("version {version} does not match the accepted floor {}", floor.version)));
+            return None;
+        }
+    }
+    Some(verified)
+}
+
+/// Makes the chosen startup plan the floor when it is newer; a newer bundled plan is also
+/// written to the cache first, so the floor never runs ahead of `plan.bin`.
+fn raise_floor(
+    store: &Store,
+    state: &mut DeliveryState,
+    verified: &VerifiedPlan,
+    bundled_bytes: Option<&[u8]>,
+    problems: &mut Vec<String>,
+) {
+    let version = verified.header.config_version;
+    if state.floor_digest.is_some() && version <= state.floor_version {
+        return;
+    }
+    if let Some(bytes) = bundled_bytes {
+        if let Err(error) = store.save_plan(bytes) {
+            problems.push(error.to_string());
+            return;
+        }
+    }
+    state.floor_version = version;
+    state.floor_digest = Some(verified.digest);
+    if let Err(error) = store.save_state(state) {
+        problems.push(error.to_string());
+    }
+}
+
+/// The plan a [`FailPolicy`] stands for, as an ordinary plan (version 0).
+pub fn fail_policy_plan(config: &DeliveryConfig, bundled: Option<&[u8]>) -> Plan {
+    let mut plan = Plan {
+        schema: PLAN_SCHEMA_VERSION,
+        app: config.app.clone(),
+        env: config.env.clone(),
+        version: 0,
+        enabled: true,
+        sampling_salt: String::new(),
+        unregistered: UnregisteredPolicy::Drop,
+        shed_below: None,
+        shadow: false,
+        defaults: Defaults::default(),
+        events: BTreeMap::new(),
+    };
+    match config.fail_policy {
+        FailPolicy::KeepAll => plan.unregistered = UnregisteredPolicy::Keep,
+        FailPolicy::KeepP0Only => {
+            if let Some(bundled) =
+                bundled.and_then(|bytes| readable_bundled_plan(bytes, config.verify.max_envelope_bytes))
+            {
+                plan.sampling_salt = bundled.sampling_salt;
+                plan.events = bundled.events.into_iter().filter(|(_, rule)| rule.priority == Priority::P0).collect();
+            }
+        }
+    }
+    plan
+}
+
+/// The bundled plan's content if it decodes and is valid, signature not checked: it ships in
+/// the app binary, and the P0 list is only used when nothing verified is available.
+fn readable_bundled_plan(bytes: &[u8], max_bytes: usize) -> Option<Plan> {
+    let envelope = parse_envelope(bytes, max_bytes).ok()?;
+    let plan = decode_plan(envelope.payload, envelope.header_length).ok()?;
+    plan.is_valid().then_some(plan)
+}
