@@ -107,7 +107,15 @@ fn plan_served_by_nginx_is_installed_then_answered_304() {
     assert_eq!(delivery.next_fetch_at() - now, 900, "nginx's Cache-Control max-age is honoured");
     clock.advance_nanos(900 * 1_000_000_000);
     assert_eq!(delivery.fetch_if_due(&transport), Some(FetchOutcome::Unchanged));
-    let log = std::fs::read_to_string(root.join("access.log")).unwrap();
+    // nginx writes the access log after it sent the reply, so the last line may lag the client.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let log = loop {
+        let log = std::fs::read_to_string(root.join("access.log")).unwrap_or_default();
+        if log.lines().count() >= 2 || Instant::now() >= deadline {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
     let statuses: Vec<&str> =
         log.lines().filter_map(|line| line.split('"').nth(2)?.split_whitespace().next()).collect();
     assert_eq!(statuses, ["200", "304"], "{log}");
