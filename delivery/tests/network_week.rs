@@ -56,8 +56,9 @@ fn scenario(elapsed: u64, random: &mut SplitMix64) -> (Fault, u64) {
 fn a_week_of_faults_never_leaves_the_app_without_a_plan() {
     let clock = Arc::new(ManualClock::new(NOW * 1000));
     let issue = |version: u64| envelope_at(version, clock.unix_millis() / 1000);
-    let server = FaultServer::start(issue(2), Arc::clone(&clock), Duration::from_millis(400));
-    let transport = UreqTransport::new(Duration::from_millis(200));
+    // The timeout leaves a loaded CI machine ample time for a healthy reply; stalls exceed it.
+    let server = FaultServer::start(issue(2), Arc::clone(&clock), Duration::from_millis(1_500));
+    let transport = UreqTransport::new(Duration::from_millis(1_000));
     let storage = FaultyStorage::default();
     let mut delivery = start_with(config(&server.url()), &storage, Some(&envelope(1)), &clock);
     let mut random = SplitMix64::new(99);

@@ -80,7 +80,10 @@ impl FaultServer {
                         break;
                     }
                     if let Ok(stream) = stream {
-                        serve(stream, &shared, &clock, stall);
+                        // One thread per connection: a stalled reply must not delay the next
+                        // request past the client's timeout and turn a healthy reply into a failure.
+                        let (shared, clock) = (Arc::clone(&shared), Arc::clone(&clock));
+                        std::thread::spawn(move || serve(stream, &shared, &clock, stall));
                     }
                 }
             })
