@@ -27,7 +27,9 @@ pub fn run(args: &KeygenArgs) -> Result<(), Failure> {
         .map_err(|error| Failure::error(format!("cannot create {}: {error}", args.out.display())))?;
     let signing_path = args.out.join("signing.key");
     let public_path = args.out.join("public.key");
-    let seed: [u8; 32] = rand::random();
+    let mut seed = [0u8; 32];
+    rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut seed)
+        .map_err(|error| Failure::error(format!("the operating system's random generator failed: {error}")))?;
     let key = SigningKey::from_bytes(&seed);
     write_new(&signing_path, &to_hex(&seed), true)?;
     write_new(&public_path, &to_hex(key.verifying_key().as_bytes()), false)?;
