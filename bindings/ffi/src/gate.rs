@@ -17,7 +17,7 @@
 //! app's [`HttpTransport`].
 
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use trackgate_core::{Decision, EngineError, EngineOptions, EventId};
 use trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
@@ -91,6 +91,16 @@ pub struct Gate {
     engine: Arc<trackgate_core::Engine>,
     delivery: Mutex<Delivery>,
     transport: Option<Arc<dyn HttpTransport>>,
+    /// This gate's token for the scalar fast path, registered on first request.
+    scalar_token: OnceLock<Option<u64>>,
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(Some(token)) = self.scalar_token.get() {
+            crate::scalar::unregister(*token);
+        }
+    }
 }
 
 impl std::fmt::Debug for Gate {
@@ -151,7 +161,7 @@ pub const MAX_COUNTED_SIZE_BYTES: u64 = 1 << 32;
 
 /// An app's event size as the engine gets it (see [`MAX_COUNTED_SIZE_BYTES`]).
 #[inline]
-fn counted_size(size_bytes: u64) -> u64 {
+pub(crate) fn counted_size(size_bytes: u64) -> u64 {
     size_bytes.min(MAX_COUNTED_SIZE_BYTES)
 }
 
@@ -225,7 +235,12 @@ impl Gate {
             }
             StartError::InvalidScope(problem) => GateError::InvalidOptions { field: "app/env".into(), problem },
         })?;
-        Ok(Gate { engine: Arc::clone(delivery.engine()), delivery: Mutex::new(delivery), transport: options.transport })
+        Ok(Gate {
+            engine: Arc::clone(delivery.engine()),
+            delivery: Mutex::new(delivery),
+            transport: options.transport,
+            scalar_token: OnceLock::new(),
+        })
     }
 
     /// Decides one event by name; `size_bytes` is its encoded payload size (counted up to
@@ -250,6 +265,14 @@ impl Gate {
         self.engine
             .decide_id(EventId::from_raw(id), counted_size(size_bytes))
             .map_err(|_| GateError::StaleEventId { id })
+    }
+
+    /// This gate's token for `trackgate_decide_id_scalar`, the C function with only numbers
+    /// in and out that bindings with slow generated calls (Kotlin over JNA) use for `decide_id`.
+    /// The same token on every call; `None` when 64 gates already hold one. Closing the gate
+    /// retires the token.
+    pub fn scalar_token(&self) -> Option<u64> {
+        *self.scalar_token.get_or_init(|| crate::scalar::register(&self.engine))
     }
 
     /// Decides many events by name in one call; `sizes[i]` is the size of `names[i]`. Every

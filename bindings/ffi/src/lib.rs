@@ -8,6 +8,8 @@
 //!   [`Gate::decide_batch`] / [`Gate::decide_ids`] that decide many events in one crossing (and
 //!   their byte-array twins [`Gate::decide_batch_packed`] / [`Gate::decide_ids_packed`] for
 //!   Python, whose list marshalling is slow);
+//! - the scalar fast path [`trackgate_decide_id_scalar`] with [`Gate::scalar_token`]: a plain C
+//!   function with only numbers in and out, for Kotlin, whose generated calls cost microseconds;
 //! - accounting: [`Gate::take_report`];
 //! - plan delivery: [`Gate::apply_plan`], [`Gate::refresh_now`], [`Gate::on_foreground`],
 //!   [`Gate::fetch_if_due`] through the app's own HTTP stack ([`HttpTransport`], a foreign
@@ -37,6 +39,7 @@ mod error;
 mod gate;
 mod packed;
 mod sampling;
+mod scalar;
 mod transport;
 mod types;
 
@@ -44,6 +47,7 @@ pub use error::GateError;
 pub use gate::{Gate, GateOptions, TrustedKey, MAX_COUNTED_SIZE_BYTES};
 pub use packed::PackedBatchDecisions;
 pub use sampling::{drop_reason_code, drop_reason_from_code, sampling_is_kept, sampling_random_value};
+pub use scalar::{trackgate_decide_id_scalar, SCALAR_PANICKED, SCALAR_SLOTS, SCALAR_STALE, SCALAR_UNKNOWN_TOKEN};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use types::{
     ApplyOutcome, BatchDecisions, FetchResult, GateStatus, TakenReport, BATCH_CODE_KEEP, BATCH_CODE_STALE,

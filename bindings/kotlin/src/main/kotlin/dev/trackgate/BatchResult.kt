@@ -17,6 +17,10 @@ private val REASONS_BY_CODE: Array<DropReason?> = arrayOfNulls<DropReason>(256).
     for (reason in DropReason.entries) table[dropReasonCode(reason).toInt()] = reason
 }
 
+/** The drop reason of batch (and scalar) [code] 1..=254. */
+internal fun reasonOfCode(code: Int): DropReason =
+    checkNotNull(REASONS_BY_CODE[code and 0xFF]) { "unknown drop reason code $code" }
+
 /**
  * The decisions of one [Trackgate.trackAll] call, in input order, read without allocating per
  * event (use [decision] when a [Decision] object is wanted).

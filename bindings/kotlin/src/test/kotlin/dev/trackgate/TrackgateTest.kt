@@ -25,13 +25,17 @@ class TrackgateTest {
         publisher = Publisher(dir.resolve("publisher"))
     }
 
-    /** A real gate that counts the calls the wrapper makes. */
-    private class CountingGate(options: GateOptions) : Gate(options) {
+    /**
+     * A real gate that counts the calls the wrapper makes. Unless [scalar], it offers no scalar
+     * token, so the wrapper's id decisions go through [decideId], where they are counted.
+     */
+    private class CountingGate(options: GateOptions, private val scalar: Boolean = false) : Gate(options) {
         val resolves = AtomicInteger()
         val byId = AtomicInteger()
         val byName = AtomicInteger()
         val stale = AtomicInteger()
 
+        override fun scalarToken(): ULong? = if (scalar) super.scalarToken() else null
         override fun resolve(name: String): ULong = resolves.incrementAndGet().let { super.resolve(name) }
         override fun decide(name: String, sizeBytes: ULong): Decision =
             byName.incrementAndGet().let { super.decide(name, sizeBytes) }
@@ -52,7 +56,45 @@ class TrackgateTest {
     )
     private val sizes = longArrayOf(10, 20, 2000, 40, 50, 60, 70)
 
-    private fun counting(store: String = "store"): CountingGate = CountingGate(options(publisher, dir.resolve(store)))
+    private fun counting(store: String = "store", scalar: Boolean = false): CountingGate =
+        CountingGate(options(publisher, dir.resolve(store)), scalar)
+
+    @Test
+    fun `remembered ids are decided through the scalar path, with the same answers and counts`() {
+        assertTrue(ScalarPath.available, "trackgate_decide_id_scalar is bound")
+        val envelope = publisher.sealStandard(1)
+        val reference = Gate(options(publisher, dir.resolve("reference"))).also { it.applyPlan(envelope) }
+        val gate = counting(scalar = true)
+        Trackgate(gate).use { trackgate ->
+            trackgate.applyPlan(envelope)
+            repeat(3) {
+                for ((index, name) in names.withIndex()) {
+                    assertEquals(reference.decide(name, sizes[index].toULong()), trackgate.track(name, sizes[index]), name)
+                }
+            }
+            assertEquals(0, gate.byId.get(), "no generated decideId call")
+            assertEquals(names.size, gate.resolves.get())
+            assertEquals(reference.takeReport().report.copy(windowStartUnixMs = 0u, windowEndUnixMs = 0u),
+                trackgate.takeReport().report.copy(windowStartUnixMs = 0u, windowEndUnixMs = 0u))
+        }
+        reference.close()
+    }
+
+    @Test
+    fun `the scalar path notices stale ids and a gate closed behind the wrapper`() {
+        val gate = counting(scalar = true)
+        Trackgate(gate, ownsGate = false).use { trackgate ->
+            trackgate.applyPlan(publisher.sealStandard(1))
+            assertEquals(Decision.Keep(1.0), trackgate.track("checkout.completed", 1))
+            val retiring = plan(2, events = """"checkout.completed": {"priority": "P0", "status": "retired"}""")
+            gate.applyPlan(publisher.seal(retiring, 2))
+            assertEquals(Decision.Drop(DropReason.RETIRED), trackgate.track("checkout.completed", 1))
+            assertEquals(2, gate.resolves.get(), "resolved again after the stale id")
+            assertEquals(2uL, trackgate.takeReport().report.offered, "the stale attempt was not counted")
+            gate.close()
+            assertThrows(IllegalStateException::class.java) { trackgate.track("checkout.completed", 1) }
+        }
+    }
 
     @Test
     fun `track answers what decide answers, for every kind of name`() {

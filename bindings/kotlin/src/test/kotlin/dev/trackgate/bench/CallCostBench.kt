@@ -98,7 +98,7 @@ private val cases = listOf(
             return 1
         }
     },
-    Case("track", "trackgate.track(name, size): the wrapper, name cache then decideId") { fixture ->
+    Case("track", "trackgate.track(name, size): the wrapper, name cache then the scalar id path") { fixture ->
         var next = 0
         fun(): Int {
             fixture.consume(fixture.trackgate.track(names[next], 100))
