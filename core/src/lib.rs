@@ -7,7 +7,8 @@
 //! into flat tables, and an [`Engine`] answers [`Engine::decide`] for each event with
 //! [`Decision::Keep`] (and a sampling weight) or [`Decision::Drop`] (and a [`DropReason`]).
 //!
-//! Guarantees: the decision paths never allocate, never lock and never panic; plans swap
+//! Guarantees: the decision paths never lock and never panic, and allocate only on a thread's
+//! first decision under new rules (its per-thread lane, `engine.rs`); plans swap
 //! atomically while other threads decide; every decision is counted once in a [`DropReport`].
 //! The crate does no I/O and starts no threads; time is injected through [`Clock`].
 //!
