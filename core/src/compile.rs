@@ -72,12 +72,24 @@ const NO_RATE_LIMIT: u32 = u32::MAX;
 const NO_SIZE_LIMIT: u32 = u32::MAX;
 const EMPTY_SLOT: u32 = 0;
 
+/// Names up to this many bytes are kept in [`CompiledPlan::inline_names`], next to each other
+/// and found by event index, so a hit by name loads its record and its name in parallel (both
+/// addresses follow from the index slot) instead of one after the other (the arena offset is in
+/// the record). Measured: about 2 ns of `decide/name_hit`.
+const INLINE_NAME_BYTES: usize = 32;
+
+/// A name of at most [`INLINE_NAME_BYTES`] bytes, zero-padded: two per cache line.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(32))]
+pub(crate) struct InlineName([u8; INLINE_NAME_BYTES]);
+
 /// One event's rules, laid out for the hot path (32 bytes).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CompiledEvent {
     pub(crate) name_hash: u64,
     /// Smallest random value kept: `2^56 - T`; 0 keeps every unit.
     pub(crate) keep_floor: u64,
+    /// Where a name longer than [`INLINE_NAME_BYTES`] starts in the arena (0 for inline names).
     pub(crate) name_offset: u32,
     /// Largest size kept; `u32::MAX` for none.
     pub(crate) max_bytes: u32,
@@ -114,7 +126,10 @@ pub struct CompiledPlan {
     pub(crate) enabled: bool,
     pub(crate) shadow: bool,
     pub(crate) unregistered: UnregisteredPolicy,
+    /// Names longer than [`INLINE_NAME_BYTES`].
     pub(crate) names: Box<[u8]>,
+    /// Each event's name when it is short enough, by event index (zeros otherwise).
+    pub(crate) inline_names: Box<[InlineName]>,
     pub(crate) slots: Box<[u32]>,
     pub(crate) slot_mask: usize,
     pub(crate) events: Box<[CompiledEvent]>,
@@ -147,7 +162,9 @@ impl CompiledPlan {
             return Err(CompileError::Invalid(problems));
         }
         let count = plan.events.len();
-        let mut names = Vec::with_capacity(plan.events.keys().map(String::len).sum());
+        let long_name_bytes = plan.events.keys().map(String::len).filter(|&length| length > INLINE_NAME_BYTES).sum();
+        let mut names = Vec::with_capacity(long_name_bytes);
+        let mut inline_names = Vec::with_capacity(count);
         let mut events = Vec::with_capacity(count);
         let mut buckets = Vec::new();
         let mut salt_indexes: HashMap<String, u16> = HashMap::new();
@@ -179,17 +196,25 @@ impl CompiledPlan {
                 }
                 None => NO_RATE_LIMIT,
             };
+            let mut inline_name = InlineName([0; INLINE_NAME_BYTES]);
+            let name_offset = if let Some(inline) = inline_name.0.get_mut(..name.len()) {
+                inline.copy_from_slice(name.as_bytes());
+                0
+            } else {
+                names.extend_from_slice(name.as_bytes());
+                (names.len() - name.len()) as u32
+            };
+            inline_names.push(inline_name);
             events.push(CompiledEvent {
                 name_hash: xxh3_64(name.as_bytes()),
                 keep_floor: keep_floor(rule.sample.parts_per_million()),
-                name_offset: names.len() as u32,
+                name_offset,
                 max_bytes: rule.max_bytes.or(plan.defaults.max_bytes).unwrap_or(NO_SIZE_LIMIT),
                 rate_limit,
                 salt_index: salt_index(rule.salt.as_deref().unwrap_or(&plan.sampling_salt))?,
                 name_length: name.len() as u8,
                 flags: (rule.priority as u8) | (static_drop.map_or(0, DropReason::code) << STATIC_DROP_SHIFT),
             });
-            names.extend_from_slice(name.as_bytes());
         }
         let (slots, slot_mask) = build_index(&events);
         let salt_seeds = salts.iter().map(|salt| salt_seed(salt)).collect();
@@ -202,6 +227,7 @@ impl CompiledPlan {
             shadow: plan.shadow,
             unregistered: plan.unregistered,
             names: names.into_boxed_slice(),
+            inline_names: inline_names.into_boxed_slice(),
             slots,
             slot_mask,
             events: events.into_boxed_slice(),
@@ -246,7 +272,7 @@ impl CompiledPlan {
     /// Bytes held by the lookup tables and rules (names included), excluding counters.
     pub fn rules_memory_bytes(&self) -> usize {
         std::mem::size_of::<CompiledPlan>()
-            + self.names.len()
+            + self.names_memory_bytes()
             + std::mem::size_of_val(&*self.slots)
             + std::mem::size_of_val(&*self.events)
             + self.salts.iter().map(|salt| salt.len() + std::mem::size_of::<Box<str>>()).sum::<usize>()
@@ -259,9 +285,10 @@ impl CompiledPlan {
         std::mem::size_of_val(&*self.counters)
     }
 
-    /// Bytes of the event-name arena.
+    /// Bytes holding event names: the short names' fixed 32-byte slots and the arena of longer
+    /// names.
     pub fn names_memory_bytes(&self) -> usize {
-        self.names.len()
+        std::mem::size_of_val(&*self.inline_names) + self.names.len()
     }
 
     /// The index of a registered event, without allocating.
@@ -276,22 +303,37 @@ impl CompiledPlan {
             }
             let index = entry - 1;
             let event = &self.events[index as usize];
-            if event.name_hash == hash && self.name_bytes(event) == name {
-                return Some(index);
+            if event.name_hash == hash && usize::from(event.name_length) == name.len() {
+                // The inline name's address needs only the index, not the record.
+                let stored = match self.inline_names[index as usize].0.get(..name.len()) {
+                    Some(inline) => inline,
+                    None => self.name_bytes(index as usize),
+                };
+                if stored == name {
+                    return Some(index);
+                }
             }
             slot = (slot + 1) & self.slot_mask;
         }
     }
 
+    /// The name of event `index`.
     #[inline]
-    pub(crate) fn name_bytes(&self, event: &CompiledEvent) -> &[u8] {
-        let start = event.name_offset as usize;
-        &self.names[start..start + usize::from(event.name_length)]
+    pub(crate) fn name_bytes(&self, index: usize) -> &[u8] {
+        let event = &self.events[index];
+        let length = usize::from(event.name_length);
+        match self.inline_names[index].0.get(..length) {
+            Some(inline) => inline,
+            None => {
+                let start = event.name_offset as usize;
+                &self.names[start..start + length]
+            }
+        }
     }
 
     pub(crate) fn event_name(&self, index: usize) -> &str {
         // Names were copied from `String`s whole, so every slice is valid UTF-8.
-        std::str::from_utf8(self.name_bytes(&self.events[index])).unwrap_or("")
+        std::str::from_utf8(self.name_bytes(index)).unwrap_or("")
     }
 
     /// The rules of a registered event, in spec order, for one unit. `unit_value` gives the

@@ -74,7 +74,7 @@ fn main() {
             ("rules (records, index, salts, buckets)", rules),
             ("counters", counters),
             ("rules + counters", rules + counters),
-            ("names (arena)", names),
+            ("names (32-byte slots + arena)", names),
             ("total self-reported", rules + counters + names),
             ("allocated while compiling", heap),
         ] {
