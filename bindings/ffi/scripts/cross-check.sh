@@ -13,18 +13,29 @@
 #  3. checks with `readelf -lW` that every LOAD segment is aligned to at least 0x4000 (16 KB),
 #     which Android 15+ devices with 16 KB pages require of every native library;
 #  4. strips a copy with aarch64-linux-gnu-strip and prints its size;
-#  5. builds the host (x86_64) cdylib with the same profile, strips a copy, prints its size.
+#  5. builds the host (x86_64) cdylib with the same profile, strips a copy, prints its size;
+#  6. the size-optimised build apps ship: std rebuilt from source with its `optimize_for_size`
+#     feature and unwinding kept (`-Zbuild-std`, pinned nightly $size_toolchain, installed if
+#     missing), for aarch64 with 16 KB alignment; fails if its LOAD segments are misaligned or
+#     its stripped size exceeds the 700 KB goal (700,000 bytes), and runs the FFI transport tests
+#     against the same std build on the host, which include a panicking transport caught at the
+#     boundary: proof that catch_unwind still works in this configuration.
 #
 # Stripping happens on copies only: uniffi-bindgen reads its metadata from the unstripped
 # library (docs/packaging.md). Output ends with machine-readable lines:
 #   size aarch64-unknown-linux-gnu <bytes>
 #   size <host triple> <bytes>
+#   size aarch64-unknown-linux-gnu size-optimised <bytes>
 # Environment: CARGO_TARGET_DIR is respected.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 
 target=aarch64-unknown-linux-gnu
 profile=release-mobile
+# Nightly only for -Zbuild-std; pinned so the shipped build is reproducible.
+size_toolchain=nightly-2026-10-30
+size_goal=700000
+std_features=panic-unwind,optimize_for_size
 target_dir=${CARGO_TARGET_DIR:-$(pwd)/target}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -55,27 +66,31 @@ cargo build --quiet -p trackgate-ffi --profile "$profile" --target "$target"
 library=$target_dir/$target/$profile/libtrackgate_ffi.so
 file "$library" 2>/dev/null || true
 
-step "LOAD segment alignment (readelf -lW)"
-readelf -lW "$library" | awk '$1 == "LOAD"'
-# The alignment is the last field of each LOAD line, in hex; every one must be >= 0x4000.
-alignments=$(readelf -lW "$library" | awk '$1 == "LOAD" { print $NF }')
-loads=0
-misaligned=""
-for align in $alignments; do
-    loads=$((loads + 1))
-    if [ $((align)) -lt 16384 ]; then
-        misaligned="$misaligned $align"
+# Fails unless every LOAD segment of $1 is aligned to at least 16 KB.
+check_alignment() {
+    readelf -lW "$1" | awk '$1 == "LOAD"'
+    # The alignment is the last field of each LOAD line, in hex; every one must be >= 0x4000.
+    local alignments loads=0 misaligned=""
+    alignments=$(readelf -lW "$1" | awk '$1 == "LOAD" { print $NF }')
+    for align in $alignments; do
+        loads=$((loads + 1))
+        if [ $((align)) -lt 16384 ]; then
+            misaligned="$misaligned $align"
+        fi
+    done
+    if [ "$loads" -eq 0 ]; then
+        echo "FAIL: no LOAD segments found in $1" >&2
+        exit 1
     fi
-done
-if [ "$loads" -eq 0 ]; then
-    echo "FAIL: no LOAD segments found in $library" >&2
-    exit 1
-fi
-if [ -n "$misaligned" ]; then
-    echo "FAIL: LOAD segments aligned below 0x4000:$misaligned (16 KB page devices cannot load this)" >&2
-    exit 1
-fi
-echo "ok: all $loads LOAD segments aligned to >= 0x4000"
+    if [ -n "$misaligned" ]; then
+        echo "FAIL: LOAD segments aligned below 0x4000:$misaligned (16 KB page devices cannot load this)" >&2
+        exit 1
+    fi
+    echo "ok: all $loads LOAD segments aligned to >= 0x4000"
+}
+
+step "LOAD segment alignment (readelf -lW)"
+check_alignment "$library"
 
 step "stripped size, $target"
 cp "$library" "$work/arm64.so"
@@ -91,6 +106,31 @@ strip "$work/host.so"
 host_size=$(stat -c %s "$work/host.so")
 echo "unstripped $(stat -c %s "$target_dir/$profile/libtrackgate_ffi.so") bytes; stripped $host_size bytes"
 
+step "size-optimised build: $size_toolchain, -Zbuild-std (features $std_features), $target"
+if ! rustup run "$size_toolchain" rustc --version >/dev/null 2>&1 ||
+    ! rustup component list --toolchain "$size_toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
+    rustup toolchain install "$size_toolchain" --profile minimal --component rust-src
+fi
+size_dir=$target_dir/size-optimised
+build_std=(-Zbuild-std -Zbuild-std-features="$std_features")
+cargo "+$size_toolchain" build --quiet -p trackgate-ffi --profile "$profile" --target "$target" \
+    --target-dir "$size_dir" "${build_std[@]}"
+small=$size_dir/$target/$profile/libtrackgate_ffi.so
+check_alignment "$small"
+cp "$small" "$work/arm64-small.so"
+aarch64-linux-gnu-strip "$work/arm64-small.so"
+small_size=$(stat -c %s "$work/arm64-small.so")
+echo "stripped $small_size bytes (goal <= $size_goal)"
+if [ "$small_size" -gt "$size_goal" ]; then
+    echo "FAIL: the size-optimised library is $small_size bytes, above the $size_goal-byte goal" >&2
+    exit 1
+fi
+
+step "catch_unwind with the size-optimised std (host, FFI transport tests)"
+cargo "+$size_toolchain" test --quiet -p trackgate-ffi --release --target "$host" \
+    --target-dir "$size_dir" "${build_std[@]}" --test transport
+
 echo
 echo "size $target $arm64_size"
 echo "size $host $host_size"
+echo "size $target size-optimised $small_size"
