@@ -303,15 +303,13 @@ impl CompiledPlan {
             }
             let index = entry - 1;
             let event = &self.events[index as usize];
-            if event.name_hash == hash && usize::from(event.name_length) == name.len() {
-                // The inline name's address needs only the index, not the record.
-                let stored = match self.inline_names[index as usize].0.get(..name.len()) {
-                    Some(inline) => inline,
-                    None => self.name_bytes(index as usize),
-                };
-                if stored == name {
-                    return Some(index);
-                }
+            // The query's length equals the stored one here, so the name's address needs only
+            // the index, not the record.
+            if event.name_hash == hash
+                && usize::from(event.name_length) == name.len()
+                && self.stored_name(index as usize, name.len()) == name
+            {
+                return Some(index);
             }
             slot = (slot + 1) & self.slot_mask;
         }
@@ -320,12 +318,16 @@ impl CompiledPlan {
     /// The name of event `index`.
     #[inline]
     pub(crate) fn name_bytes(&self, index: usize) -> &[u8] {
-        let event = &self.events[index];
-        let length = usize::from(event.name_length);
+        self.stored_name(index, usize::from(self.events[index].name_length))
+    }
+
+    /// The name of event `index`, `length` bytes long: its inline slot, or the arena.
+    #[inline]
+    fn stored_name(&self, index: usize, length: usize) -> &[u8] {
         match self.inline_names[index].0.get(..length) {
             Some(inline) => inline,
             None => {
-                let start = event.name_offset as usize;
+                let start = self.events[index].name_offset as usize;
                 &self.names[start..start + length]
             }
         }
