@@ -65,9 +65,14 @@ pub(crate) fn register(engine: &Arc<Engine>) -> Option<u64> {
     None
 }
 
+/// The slot a token names (tokens of no slot name none).
+fn slot_of(token: u64) -> Option<&'static ArcSwapOption<Registration>> {
+    SLOTS.get((token & ((1 << SLOT_BITS) - 1)) as usize)
+}
+
 /// Frees the slot of `token` if it still holds that registration.
 pub(crate) fn unregister(token: u64) {
-    let Some(slot) = SLOTS.get((token & ((1 << SLOT_BITS) - 1)) as usize) else { return };
+    let Some(slot) = slot_of(token) else { return };
     let current = slot.load_full();
     if current.as_ref().is_some_and(|registration| registration.token == token) {
         slot.compare_and_swap(&current, None);
@@ -76,7 +81,7 @@ pub(crate) fn unregister(token: u64) {
 
 /// The engine registered under `token`, if the token is current.
 fn engine_of(token: u64, decide: impl FnOnce(&Engine) -> f64) -> f64 {
-    let Some(slot) = SLOTS.get((token & ((1 << SLOT_BITS) - 1)) as usize) else { return SCALAR_UNKNOWN_TOKEN };
+    let Some(slot) = slot_of(token) else { return SCALAR_UNKNOWN_TOKEN };
     match &*slot.load() {
         Some(registration) if registration.token == token => decide(&registration.engine),
         _ => SCALAR_UNKNOWN_TOKEN,
