@@ -702,10 +702,7 @@ impl Lane {
             builder.add_event_counts(&self.plan, index, grown);
         }
         let now = self.plan_counters.read();
-        let mut grown = [0; 4];
-        for (slot, (value, last)) in grown.iter_mut().zip(now.iter().zip(plan_level.iter())) {
-            *slot = value.wrapping_sub(*last);
-        }
+        let grown = std::array::from_fn(|counter| now[counter].wrapping_sub(plan_level[counter]));
         *plan_level = now;
         builder.add_plan_counts(self.plan.shadow, grown);
     }
