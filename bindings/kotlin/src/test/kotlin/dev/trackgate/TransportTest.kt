@@ -80,7 +80,7 @@ class TransportTest {
         val response = transport.get(request(server.planUrl, "If-None-Match" to etag))
         assertEquals(304.toUShort(), response.status)
         assertEquals(0, response.body.size)
-        assertEquals(before + 1, server.requestsWith(304).size, "the server saw a conditional request")
+        assertEquals(before + 1, server.awaitRequestsWith(304, before + 1).size, "the server saw a conditional request")
     }
 
     @Test
@@ -162,11 +162,13 @@ class TransportTest {
             assertEquals(Decision.Drop(DropReason.RETIRED), trackgate.track("legacy.banner_seen", 1))
             // The schedule allows the next request only later (a minute for refreshNow, 15 for
             // onForeground, the refresh interval for fetchIfDue): no second request now.
+            server.awaitQuietLog()
             val requests = server.log.count { it.startsWith("GET /v1/plans/") }
             assertTrue(trackgate.refreshNow() is FetchResult.NotDue)
             assertTrue(trackgate.onForeground() is FetchResult.NotDue)
             val due = trackgate.fetchIfDue() as FetchResult.NotDue
             assertTrue(due.nextFetchUnix.toLong() > System.currentTimeMillis() / 1000, "due later: $due")
+            server.awaitQuietLog()
             assertEquals(requests, server.log.count { it.startsWith("GET /v1/plans/") })
         }
     }

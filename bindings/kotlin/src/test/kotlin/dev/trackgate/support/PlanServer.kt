@@ -63,6 +63,37 @@ class PlanServer(val directory: Path) : AutoCloseable {
     fun requestsWith(status: Int): List<String> =
         synchronized(log) { log.filter { it.startsWith("GET ") && it.contains(" $status ") } }
 
+    /**
+     * [requestsWith] once at least [count] such lines arrived (or 10 s passed): the server logs
+     * a request after answering it, and this process reads the log on another thread, so a
+     * line can lag the response the client already has.
+     */
+    fun awaitRequestsWith(status: Int, count: Int): List<String> {
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+        while (requestsWith(status).size < count && System.nanoTime() < deadline) Thread.sleep(10)
+        return requestsWith(status)
+    }
+
+    /**
+     * Waits until no log line has arrived for [quietMillis] (at most 10 s), so every request
+     * answered so far is in [log] (see [awaitRequestsWith] for why lines lag).
+     */
+    fun awaitQuietLog(quietMillis: Long = 300) {
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10)
+        var seen = log.size
+        var quietSince = System.nanoTime()
+        while (System.nanoTime() < deadline) {
+            Thread.sleep(10)
+            val now = log.size
+            if (now != seen) {
+                seen = now
+                quietSince = System.nanoTime()
+            } else if (System.nanoTime() - quietSince >= TimeUnit.MILLISECONDS.toNanos(quietMillis)) {
+                return
+            }
+        }
+    }
+
     override fun close() {
         process.destroy()
         if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly().waitFor()
