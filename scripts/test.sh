@@ -22,6 +22,9 @@ step "Rust tests (unit, integration, doc)"
 export TRACKGATE_REQUIRE_CHROMIUM=1
 cargo test --workspace
 
+step "Miri: the core's thread-local hot lane (its only unsafe code) under the lane tests"
+bash scripts/miri.sh
+
 step "signed delivery against a real nginx (ETag, 304)"
 bash delivery/scripts/nginx-interop.sh
 

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::clock::Clock;
 use crate::counters::{EventCounters, PlanCounters};
 use crate::diagnostic::Diagnostic;
 use crate::name::is_valid_event_name;
@@ -340,7 +339,8 @@ impl CompiledPlan {
 
     /// The rules of a registered event, in spec order, for one unit. `unit_value` gives the
     /// unit's sampling value for a salt index (cached per unit on devices, hashed per event on
-    /// servers); token buckets apply only when a clock is given (they are device state).
+    /// servers); token buckets apply only when `now` (monotonic nanoseconds, read only for a
+    /// rate-limited event) is given: they are device state.
     /// `Ok` carries the sampling weight.
     #[inline]
     pub(crate) fn evaluate_event(
@@ -348,7 +348,7 @@ impl CompiledPlan {
         index: usize,
         size_bytes: u64,
         unit_value: impl FnOnce(usize) -> u64,
-        clock: Option<&dyn Clock>,
+        now: Option<impl FnOnce() -> u64>,
     ) -> Result<f64, DropReason> {
         let event = &self.events[index];
         if let Some(reason) = event.static_drop() {
@@ -365,8 +365,8 @@ impl CompiledPlan {
             }
             weight = weight_for_floor(event.keep_floor);
         }
-        if let (Some(bucket), Some(clock)) = (self.buckets.get(event.rate_limit as usize), clock) {
-            if !bucket.try_acquire(clock.monotonic_nanos()) {
+        if let (Some(bucket), Some(now)) = (self.buckets.get(event.rate_limit as usize), now) {
+            if !bucket.try_acquire(now()) {
                 return Err(DropReason::RateLimited);
             }
         }
@@ -401,7 +401,7 @@ impl CompiledPlan {
         };
         let unit_value = |salt: usize| random_value_with_seed(unit_id, self.salt_seeds[salt]);
         let priority = Some(self.events[index as usize].priority());
-        match self.evaluate_event(index as usize, size_bytes, unit_value, None) {
+        match self.evaluate_event(index as usize, size_bytes, unit_value, None::<fn() -> u64>) {
             Ok(weight) => UnitEvaluation::new(None, weight, priority, self.shadow),
             Err(reason) => UnitEvaluation::new(Some(reason), 1.0, priority, self.shadow),
         }

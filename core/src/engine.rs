@@ -31,7 +31,7 @@
 //! Control operations (`install`, `set_unit_id`, `take_report`) serialise on a mutex that the
 //! hot path never touches.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -165,9 +165,101 @@ struct CachedLane {
     lane: Arc<Lane>,
 }
 
+/// A thread's lanes, most recently used first.
+struct LaneCache([Option<CachedLane>; LANE_CACHE_ENTRIES]);
+
+impl Drop for LaneCache {
+    fn drop(&mut self) {
+        // The lanes are about to be released: the hot copy must not point at them any more.
+        // (`HOT_LANE` has no destructor, so it is still accessible during thread teardown.)
+        let _ = HOT_LANE.try_with(HotLane::clear);
+    }
+}
+
+/// The first entry of this thread's [`LANE_CACHE`], copied into plain cells so the decision
+/// fast path reads it with ordinary loads: no borrow flag to update and, because nothing here
+/// needs dropping, no destructor-registration check either (together about 4 ns of
+/// `decide/id_hit`, measured in `docs/performance.md`).
+///
+/// Invariant: `lane` is null or points at the lane held (as an `Arc`) by the first entry of
+/// this thread's `LANE_CACHE`, for engine `engine_id`. Only [`Engine::refresh_cached_lane`]
+/// changes that entry, and it updates this copy in the same step; `LaneCache`'s destructor
+/// clears it before releasing the lanes.
+struct HotLane {
+    /// 0 (no engine has it) when `lane` is null.
+    engine_id: Cell<u64>,
+    /// A copy of the lane's `rules_generation`, so the check needs no pointer chase.
+    rules_generation: Cell<u64>,
+    lane: Cell<*const Lane>,
+    /// The lane's compiled plan (which the lane keeps alive), one pointer chase shorter.
+    plan: Cell<*const CompiledPlan>,
+    /// Set while a decision calls the engine's [`Clock`]: the one piece of host code a decision
+    /// runs. A clock that decides re-entrantly must not refresh the cache (that could release
+    /// the lane the outer decision is using), so its decisions take the fallback path instead.
+    in_clock: Cell<bool>,
+}
+
+impl HotLane {
+    fn clear(&self) {
+        self.engine_id.set(0);
+        self.lane.set(std::ptr::null());
+        self.plan.set(std::ptr::null());
+    }
+
+    fn point_at(&self, engine_id: u64, lane: &Arc<Lane>) {
+        self.engine_id.set(engine_id);
+        self.rules_generation.set(lane.rules_generation);
+        self.lane.set(Arc::as_ptr(lane));
+        self.plan.set(Arc::as_ptr(&lane.plan));
+    }
+}
+
+/// A lane read from [`HOT_LANE`] and its plan, valid for one decision on this thread.
+struct HotRules<'a> {
+    lane: &'a Lane,
+    /// `lane.plan`.
+    plan: &'a CompiledPlan,
+}
+
+impl HotRules<'_> {
+    #[inline(always)]
+    fn rules<'a>(&'a self, engine: &'a Engine) -> Rules<'a, Lane> {
+        Rules { engine, plan: self.plan, unit_values: &self.lane.unit_values, tally: self.lane }
+    }
+}
+
+/// Marks a [`Clock`] call as running (`HotLane::in_clock`) until dropped, then restores the
+/// previous mark, also if the clock panics, so the thread is not left refusing refreshes.
+struct ClockCall {
+    outer: bool,
+}
+
+impl ClockCall {
+    #[inline(always)]
+    fn enter() -> ClockCall {
+        ClockCall { outer: HOT_LANE.with(|hot| hot.in_clock.replace(true)) }
+    }
+}
+
+impl Drop for ClockCall {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let outer = self.outer;
+        HOT_LANE.with(|hot| hot.in_clock.set(outer));
+    }
+}
+
 thread_local! {
-    static LANE_CACHE: RefCell<[Option<CachedLane>; LANE_CACHE_ENTRIES]> =
-        const { RefCell::new([const { None }; LANE_CACHE_ENTRIES]) };
+    static LANE_CACHE: RefCell<LaneCache> = const { RefCell::new(LaneCache([const { None }; LANE_CACHE_ENTRIES])) };
+    static HOT_LANE: HotLane = const {
+        HotLane {
+            engine_id: Cell::new(0),
+            rules_generation: Cell::new(0),
+            lane: Cell::new(std::ptr::null()),
+            plan: Cell::new(std::ptr::null()),
+            in_clock: Cell::new(false),
+        }
+    };
 }
 
 impl std::fmt::Debug for Engine {
@@ -252,30 +344,35 @@ impl Engine {
     }
 
     /// Decides one event by name. `size_bytes` is the encoded payload size.
-    #[inline]
+    #[inline(always)]
     pub fn decide(&self, name: &str, size_bytes: u64) -> Decision {
-        unpack(self.with_lane(
-            |lane| pack(lane.rules(self).decide_name(name, size_bytes)),
-            |snapshot| pack(snapshot.rules(self).decide_name(name, size_bytes)),
-        ))
+        match self.hot_lane() {
+            Some(hot) => hot.rules(self).decide_name(name, size_bytes),
+            None => unpack(self.with_refreshed_lane(
+                |lane| pack(lane.rules(self).decide_name(name, size_bytes)),
+                |snapshot| pack(snapshot.rules(self).decide_name(name, size_bytes)),
+            )),
+        }
     }
 
     /// The id of a registered event in the active plan, for [`Engine::decide_id`].
     pub fn resolve(&self, name: &str) -> Result<EventId, ResolveError> {
-        self.with_lane(|lane| resolve_in(&lane.plan, name), |snapshot| resolve_in(&snapshot.plan, name))
+        match self.hot_lane() {
+            Some(hot) => resolve_in(hot.plan, name),
+            None => self
+                .with_refreshed_lane(|lane| resolve_in(&lane.plan, name), |snapshot| resolve_in(&snapshot.plan, name)),
+        }
     }
 
     /// Decides one event by id: the fastest path. Fails only for an id of an older plan.
-    #[inline]
+    #[inline(always)]
     pub fn decide_id(&self, id: EventId, size_bytes: u64) -> Result<Decision, StaleEventId> {
-        let packed = self.with_lane(
-            |lane| lane.rules(self).decide_id(id, size_bytes).map_or(PACKED_STALE, pack),
-            |snapshot| snapshot.rules(self).decide_id(id, size_bytes).map_or(PACKED_STALE, pack),
-        );
-        if packed == PACKED_STALE {
-            Err(StaleEventId)
-        } else {
-            Ok(unpack(packed))
+        match self.hot_lane() {
+            Some(hot) => hot.rules(self).decide_id(id, size_bytes),
+            None => unpack_id_decision(self.with_refreshed_lane(
+                |lane| lane.rules(self).decide_id(id, size_bytes).map_or(PACKED_STALE, pack),
+                |snapshot| snapshot.rules(self).decide_id(id, size_bytes).map_or(PACKED_STALE, pack),
+            )),
         }
     }
 
@@ -285,41 +382,58 @@ impl Engine {
         Decider { engine: self, lane: None, not_send: PhantomData }
     }
 
-    /// Runs `decide` on this thread's lane for the current rules, or `fallback` on the active
-    /// snapshot when the thread-local cache is unusable (thread teardown, re-entrant call).
-    #[inline(always)]
-    fn with_lane<R>(&self, decide: impl FnOnce(&Lane) -> R, fallback: impl FnOnce(&Snapshot) -> R) -> R {
-        let generation = self.rules_generation.load(Ordering::Acquire);
-        // The result goes to a local, not through `try_with`'s return value: returning a
-        // `Result<Option<Decision>>` made the compiler copy it with overlapping unaligned moves,
-        // which stall store forwarding (about 10 ns per decision, measured).
-        let mut decided = None;
-        let _ = LANE_CACHE.try_with(|cache| {
-            if let Ok(entries) = cache.try_borrow() {
-                if let Some(CachedLane { engine_id, lane }) = &entries[0] {
-                    if *engine_id == self.id && lane.rules_generation == generation {
-                        decided = Some(decide(lane));
-                        return;
-                    }
-                }
-            }
-            let Ok(mut entries) = cache.try_borrow_mut() else { return };
-            let lane = self.refresh_cached_lane(&mut entries, generation);
-            drop(entries);
-            decided = Some(decide(&lane));
-        });
-        match decided {
-            Some(decided) => decided,
+    /// Runs `decide` on this thread's lane for the current rules after refreshing the thread's
+    /// cache, or `fallback` on the active snapshot when the cache must not change or is gone.
+    /// For decisions that [`Engine::hot_lane`] could not serve.
+    ///
+    /// The hot path is written out in each caller (`hot_lane` and the rules, all inlined):
+    /// routed through a shared closure, or through a thread-local closure, the decision stayed
+    /// a separate function call (2 to 4 ns per decision, measured).
+    #[cold]
+    #[inline(never)]
+    fn with_refreshed_lane<R>(&self, decide: impl FnOnce(&Lane) -> R, fallback: impl FnOnce(&Snapshot) -> R) -> R {
+        match self.thread_lane() {
+            // Our own `Arc`: the lane stays alive even if `decide` re-enters and refreshes.
+            Some(lane) => decide(&lane),
             None => fallback(&self.current.load()),
         }
     }
 
-    /// This thread's lane for the current rules (for a [`Decider`]), if the cache is usable.
+    /// This thread's lane from [`HOT_LANE`], if it is this engine's and has the current rules.
+    #[inline(always)]
+    #[allow(unsafe_code)]
+    fn hot_lane(&self) -> Option<HotRules<'_>> {
+        let generation = self.rules_generation.load(Ordering::Acquire);
+        // Each access to `HOT_LANE` is a tiny closure, so it inlines to plain thread-local loads.
+        let (hot_engine, hot_generation, hot_lane, hot_plan) =
+            HOT_LANE.with(|hot| (hot.engine_id.get(), hot.rules_generation.get(), hot.lane.get(), hot.plan.get()));
+        if hot_engine != self.id || hot_generation != generation {
+            return None;
+        }
+        // SAFETY: engine ids start at 1, so a match means the pointers are not null, and by the
+        // `HotLane` invariant they point at a lane that this thread's `LANE_CACHE` holds and at
+        // that lane's plan (which the lane holds). The callers use them for one decision, and
+        // during a decision the cache does not change. It changes only on this thread: in
+        // `refresh_cached_lane`, reached from `thread_lane`, which a decision itself never
+        // calls and which refuses while a decision's clock call runs (the only host code a
+        // decision runs: it allocates nothing and has no panic of its own), and in its
+        // destructor (thread teardown, never during a decision).
+        let (lane, plan) = unsafe { (&*hot_lane, &*hot_plan) };
+        Some(HotRules { lane, plan })
+    }
+
+    /// This thread's lane for the current rules, refreshing the thread's cache, unless the
+    /// cache must not change (called from a decision's clock: the outer decision may be using
+    /// a lane from [`HOT_LANE`]) or is gone (thread teardown).
     #[cold]
+    #[inline(never)]
     fn thread_lane(&self) -> Option<Arc<Lane>> {
+        if HOT_LANE.with(|hot| hot.in_clock.get()) {
+            return None;
+        }
         let generation = self.rules_generation.load(Ordering::Acquire);
         LANE_CACHE
-            .try_with(|cache| Some(self.refresh_cached_lane(&mut *cache.try_borrow_mut().ok()?, generation)))
+            .try_with(|cache| Some(self.refresh_cached_lane(&mut cache.try_borrow_mut().ok()?.0, generation)))
             .ok()
             .flatten()
     }
@@ -328,6 +442,9 @@ impl Engine {
     /// are outdated, and evicting the least recently used entry to make room.
     #[cold]
     fn refresh_cached_lane(&self, cache: &mut [Option<CachedLane>; LANE_CACHE_ENTRIES], generation: u64) -> Arc<Lane> {
+        // Entries move and may be released below: until the first entry is settled, the hot
+        // copy points nowhere.
+        let _ = HOT_LANE.try_with(HotLane::clear);
         let position = cache
             .iter()
             .position(|entry| entry.as_ref().is_some_and(|entry| entry.engine_id == self.id))
@@ -337,6 +454,8 @@ impl Engine {
             Some(entry) if entry.engine_id == self.id && entry.lane.rules_generation == generation => entry.lane,
             _ => self.new_lane(),
         };
+        // `HOT_LANE` follows the first entry (its invariant); this is the only place that sets it.
+        let _ = HOT_LANE.try_with(|hot| hot.point_at(self.id, &lane));
         cache[0] = Some(CachedLane { engine_id: self.id, lane: Arc::clone(&lane) });
         lane
     }
@@ -480,9 +599,10 @@ impl Engine {
     }
 }
 
-/// A [`Decision`] in one register, for the trip out of the thread-local closure: returning the
-/// 16-byte enum from there made the compiler copy it through the stack with a 16-byte load of
-/// two smaller stores, which stalls store forwarding (about 6 ns per decision, measured).
+/// A [`Decision`] in one register, for the trip out of the out-of-line refresh path: returned
+/// from there as the 16-byte enum, it made the caller build every decision (hot path included)
+/// in a stack slot with two small stores and copy it out with one 16-byte load, which stalls
+/// store forwarding (about 3 ns per decision, measured).
 /// Kept: the weight's bits (a weight is at least 1.0, so its bits exceed 255). Dropped: the
 /// reason's code (1..=8).
 #[inline(always)]
@@ -495,6 +615,16 @@ fn pack(decision: Decision) -> u64 {
 
 /// A stale event id, packed (no weight or code has these bits).
 const PACKED_STALE: u64 = u64::MAX;
+
+/// An `Engine::decide_id` result from [`pack`] or [`PACKED_STALE`].
+#[inline(always)]
+fn unpack_id_decision(packed: u64) -> Result<Decision, StaleEventId> {
+    if packed == PACKED_STALE {
+        Err(StaleEventId)
+    } else {
+        Ok(unpack(packed))
+    }
+}
 
 #[inline(always)]
 fn unpack(packed: u64) -> Decision {
@@ -641,7 +771,11 @@ impl<T: Tally> Rules<'_, T> {
     fn decide_index(&self, index: usize, size_bytes: u64) -> Decision {
         let unit_values = self.unit_values;
         let clock = &*self.engine.clock;
-        match self.plan.evaluate_event(index, size_bytes, |salt| unit_values[salt], Some(clock)) {
+        let now = || {
+            let _call = ClockCall::enter();
+            clock.monotonic_nanos()
+        };
+        match self.plan.evaluate_event(index, size_bytes, |salt| unit_values[salt], Some(now)) {
             Ok(weight) => {
                 self.tally.kept(index, size_bytes);
                 Decision::Keep { weight }

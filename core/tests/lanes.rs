@@ -1,10 +1,14 @@
 //! Per-thread lanes (`engine.rs`): every decision counted exactly once however threads, engines
 //! and handles mix: more engines on one thread than its lane cache holds, threads that exit
 //! before the report, a `Decider` next to the engine's own calls on one thread, plan and unit
-//! changes between decisions, and a clock that decides re-entrantly (the fallback path).
+//! changes between decisions, and clocks that decide re-entrantly, on the same engine (the
+//! thread's hot lane) and in ways that would refresh the thread's lane cache under the outer
+//! decision (the fallback path). CI also runs this file under Miri, which checks that no lane
+//! is used after it was released.
 
 mod common;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use common::{compile, engine, plan_json};
@@ -85,7 +89,7 @@ fn a_decider_and_the_engine_share_one_thread_and_see_plan_and_unit_changes() {
 }
 
 /// A clock that decides an event on its own engine whenever it is read: the engine is then in
-/// the middle of a decision on this thread, so the re-entrant one takes the fallback path.
+/// the middle of a decision on this thread, and the re-entrant one uses the same lane.
 struct DecidingClock {
     engine: OnceLock<Weak<Engine>>,
 }
@@ -118,4 +122,63 @@ fn a_reentrant_decision_from_the_clock_is_counted_once_too() {
     let kept = |name: &str| report.events.iter().find(|event| event.name == name).map_or(0, |event| event.kept);
     assert_eq!((kept("c.limited"), kept("a.kept")), (10, 10));
     assert_eq!(report.kept_bytes, 10 + 70);
+}
+
+/// A clock that, when read, changes the lane cache's inputs under the outer decision: it
+/// decides on another engine (which would need a cache entry of its own), installs a new plan
+/// on the outer engine and decides on it again (which would need a new lane), and takes a
+/// report (which forgets lanes no cache holds). Refreshing the cache there could release the
+/// lane the outer decision is still using, so these re-entrant decisions must take the
+/// fallback path; every decision is still counted once.
+struct MeddlingClock {
+    engine: OnceLock<Weak<Engine>>,
+    other: Engine,
+    reads: AtomicU64,
+    /// Kept bytes in the reports this clock took.
+    reported_kept_bytes: AtomicU64,
+}
+
+impl Clock for MeddlingClock {
+    fn monotonic_nanos(&self) -> u64 {
+        let read = self.reads.fetch_add(1, Ordering::Relaxed);
+        assert!(self.other.decide("a.kept", 3).is_keep());
+        if let Some(engine) = self.engine.get().and_then(Weak::upgrade) {
+            if read % 2 == 0 {
+                engine.install(compile(&plan_json(read + 2, "", LIMITED)));
+            }
+            assert!(engine.decide("a.kept", 7).is_keep());
+            self.reported_kept_bytes.fetch_add(engine.take_report().kept_bytes, Ordering::Relaxed);
+        }
+        1_000_000_000 + read
+    }
+
+    fn unix_millis(&self) -> u64 {
+        common::START_UNIX_MS
+    }
+}
+
+const LIMITED: &str = r#""a.kept": {"priority": "P1"}, "c.limited": {"priority": "P1", "rate_limit": {"per_second": 1000, "burst": 1000}}"#;
+
+#[test]
+fn a_clock_that_installs_plans_reports_and_uses_other_engines_cannot_release_the_lane_in_use() {
+    let other = engine(&plan_json(1, "", EVENTS), "unit-1");
+    let clock = Arc::new(MeddlingClock {
+        engine: OnceLock::new(),
+        other,
+        reads: AtomicU64::new(0),
+        reported_kept_bytes: AtomicU64::new(0),
+    });
+    let options = EngineOptions { unit_id: Some("unit-1".into()), clock: clock.clone(), ..EngineOptions::default() };
+    let engine = Arc::new(Engine::new(compile(&plan_json(1, "", LIMITED)), options).unwrap());
+    clock.engine.set(Arc::downgrade(&engine)).unwrap();
+    for _ in 0..8 {
+        // Each rate-limited decision reads the clock, which meddles; the next plain decision
+        // then finds new rules and refreshes the cache normally, so the next rate-limited one
+        // starts on the thread's hot lane.
+        assert!(engine.decide("c.limited", 1).is_keep());
+        assert!(engine.decide("a.kept", 5).is_keep());
+    }
+    let kept_bytes = engine.take_report().kept_bytes + clock.reported_kept_bytes.load(Ordering::Relaxed);
+    assert_eq!(kept_bytes, 8 + 8 * 7 + 8 * 5);
+    assert_eq!(clock.other.take_report().kept_bytes, 8 * 3);
 }

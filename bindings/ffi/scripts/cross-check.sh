@@ -32,8 +32,9 @@ cd "$(dirname "$0")/../../.."
 
 target=aarch64-unknown-linux-gnu
 profile=release-mobile
-# Nightly only for -Zbuild-std; pinned so the shipped build is reproducible.
-size_toolchain=nightly-2026-10-30
+# Nightly only for -Zbuild-std; pinned (scripts/nightly-toolchain, shared with scripts/miri.sh)
+# so the shipped build is reproducible.
+size_toolchain=$(cat scripts/nightly-toolchain)
 size_goal=700000
 std_features=panic-unwind,optimize_for_size
 target_dir=${CARGO_TARGET_DIR:-$(pwd)/target}

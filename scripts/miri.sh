@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs the tests that exercise trackgate-core's only `unsafe` code (the thread-local hot lane in
+# core/src/engine.rs) under Miri, which fails on any use of a lane after it was released, any
+# aliasing violation and any data race it observes.
+#
+# core/tests/lanes.rs covers every way the thread's lane cache changes: more engines than cache
+# entries, threads exiting (cache teardown), a Decider sharing the thread, plan and unit changes,
+# and clocks that decide, install plans and take reports re-entrantly under a decision.
+# About 1.5 minutes. Installs the pinned nightly (scripts/nightly-toolchain) with the miri and
+# rust-src components if they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+toolchain=$(cat scripts/nightly-toolchain)
+installed=$(rustup component list --toolchain "$toolchain" --installed 2>/dev/null || true)
+if ! grep -q '^miri' <<<"$installed" || ! grep -q '^rust-src' <<<"$installed"; then
+    rustup toolchain install "$toolchain" --profile minimal --component miri,rust-src
+fi
+# Miri keeps its own target directory (target/miri); `miri setup` builds its sysroot once.
+cargo "+$toolchain" miri setup >/dev/null 2>&1 || cargo "+$toolchain" miri setup
+cargo "+$toolchain" miri test -p trackgate-core --test lanes
