@@ -64,9 +64,10 @@ pub enum CompileError {
     TooManySalts(usize),
 }
 
-/// Bits of [`CompiledEvent::flags`].
+/// Bits of [`EventRule::flags`].
 const PRIORITY_MASK: u8 = 0b0000_0011;
-const STATIC_DROP_SHIFT: u32 = 2;
+const RATE_LIMITED: u8 = 0b0000_0100;
+const STATIC_DROP_SHIFT: u32 = 3;
 const NO_RATE_LIMIT: u32 = u32::MAX;
 const NO_SIZE_LIMIT: u32 = u32::MAX;
 const EMPTY_SLOT: u32 = 0;
@@ -82,25 +83,24 @@ const INLINE_NAME_BYTES: usize = 32;
 #[repr(C, align(32))]
 pub(crate) struct InlineName([u8; INLINE_NAME_BYTES]);
 
-/// One event's rules, laid out for the hot path (32 bytes).
+/// What a decision reads of one event's rules (16 bytes). It is the start of the event's
+/// [`CompiledEvent`] and is copied next to each lane's counters (`engine.rs`), so a decision by
+/// id on a thread's lane reads one cache line.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct CompiledEvent {
-    pub(crate) name_hash: u64,
+#[repr(C)]
+pub(crate) struct EventRule {
     /// Smallest random value kept: `2^56 - T`; 0 keeps every unit.
     pub(crate) keep_floor: u64,
-    /// Where a name longer than [`INLINE_NAME_BYTES`] starts in the arena (0 for inline names).
-    pub(crate) name_offset: u32,
     /// Largest size kept; `u32::MAX` for none.
     pub(crate) max_bytes: u32,
-    /// Index into the token buckets, or `NO_RATE_LIMIT`.
-    pub(crate) rate_limit: u32,
     pub(crate) salt_index: u16,
     pub(crate) name_length: u8,
-    /// Priority in bits 0..2; the static drop reason code (0 for none) above.
+    /// Priority in bits 0..2, [`RATE_LIMITED`] in bit 2, the static drop reason code (0 for
+    /// none) from bit 3.
     pub(crate) flags: u8,
 }
 
-impl CompiledEvent {
+impl EventRule {
     pub(crate) fn priority(&self) -> Priority {
         Priority::ALL[usize::from(self.flags & PRIORITY_MASK)]
     }
@@ -114,6 +114,24 @@ impl CompiledEvent {
     pub(crate) fn max_bytes(&self) -> Option<u32> {
         (self.max_bytes != NO_SIZE_LIMIT).then_some(self.max_bytes)
     }
+
+    #[inline]
+    pub(crate) fn is_rate_limited(&self) -> bool {
+        self.flags & RATE_LIMITED != 0
+    }
+}
+
+/// One event of a compiled plan (32 bytes): its rules and how the index finds its name.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+pub(crate) struct CompiledEvent {
+    pub(crate) rule: EventRule,
+    pub(crate) name_hash: u64,
+    /// Where a name longer than [`INLINE_NAME_BYTES`] starts in the arena (0 for inline names).
+    pub(crate) name_offset: u32,
+    /// Index into the token buckets, or `NO_RATE_LIMIT`; read only when the rule says
+    /// [`EventRule::is_rate_limited`].
+    pub(crate) rate_limit: u32,
 }
 
 /// A plan compiled for fast decisions. Read-only once built, apart from its counters and buckets.
@@ -204,15 +222,20 @@ impl CompiledPlan {
                 (names.len() - name.len()) as u32
             };
             inline_names.push(inline_name);
+            let rate_limited = if rate_limit == NO_RATE_LIMIT { 0 } else { RATE_LIMITED };
             events.push(CompiledEvent {
+                rule: EventRule {
+                    keep_floor: keep_floor(rule.sample.parts_per_million()),
+                    max_bytes: rule.max_bytes.or(plan.defaults.max_bytes).unwrap_or(NO_SIZE_LIMIT),
+                    salt_index: salt_index(rule.salt.as_deref().unwrap_or(&plan.sampling_salt))?,
+                    name_length: name.len() as u8,
+                    flags: (rule.priority as u8)
+                        | rate_limited
+                        | (static_drop.map_or(0, DropReason::code) << STATIC_DROP_SHIFT),
+                },
                 name_hash: xxh3_64(name.as_bytes()),
-                keep_floor: keep_floor(rule.sample.parts_per_million()),
                 name_offset,
-                max_bytes: rule.max_bytes.or(plan.defaults.max_bytes).unwrap_or(NO_SIZE_LIMIT),
                 rate_limit,
-                salt_index: salt_index(rule.salt.as_deref().unwrap_or(&plan.sampling_salt))?,
-                name_length: name.len() as u8,
-                flags: (rule.priority as u8) | (static_drop.map_or(0, DropReason::code) << STATIC_DROP_SHIFT),
             });
         }
         let (slots, slot_mask) = build_index(&events);
@@ -305,7 +328,7 @@ impl CompiledPlan {
             // The query's length equals the stored one here, so the name's address needs only
             // the index, not the record.
             if event.name_hash == hash
-                && usize::from(event.name_length) == name.len()
+                && usize::from(event.rule.name_length) == name.len()
                 && self.stored_name(index as usize, name.len()) == name
             {
                 return Some(index);
@@ -317,7 +340,7 @@ impl CompiledPlan {
     /// The name of event `index`.
     #[inline]
     pub(crate) fn name_bytes(&self, index: usize) -> &[u8] {
-        self.stored_name(index, usize::from(self.events[index].name_length))
+        self.stored_name(index, usize::from(self.events[index].rule.name_length))
     }
 
     /// The name of event `index`, `length` bytes long: its inline slot, or the arena.
@@ -350,24 +373,42 @@ impl CompiledPlan {
         unit_value: impl FnOnce(usize) -> u64,
         now: Option<impl FnOnce() -> u64>,
     ) -> Result<f64, DropReason> {
-        let event = &self.events[index];
-        if let Some(reason) = event.static_drop() {
-            return Err(reason);
+        self.evaluate(index, &self.events[index].rule, size_bytes, unit_value, now)
+    }
+
+    /// [`CompiledPlan::evaluate_event`] with event `index`'s rule read by the caller, from
+    /// this plan's records or a copy of it (a lane's).
+    #[inline(always)]
+    pub(crate) fn evaluate(
+        &self,
+        index: usize,
+        rule: &EventRule,
+        size_bytes: u64,
+        unit_value: impl FnOnce(usize) -> u64,
+        now: Option<impl FnOnce() -> u64>,
+    ) -> Result<f64, DropReason> {
+        if rule.flags >> STATIC_DROP_SHIFT != 0 {
+            // Decoded only here: most events have no static drop, and testing the code first
+            // keeps the table lookup off their path.
+            return Err(rule.static_drop().unwrap_or(DropReason::Retired));
         }
         // The second test runs only for sizes above 4 GiB, so "no cap" costs nothing.
-        if size_bytes > u64::from(event.max_bytes) && event.max_bytes != NO_SIZE_LIMIT {
+        if size_bytes > u64::from(rule.max_bytes) && rule.max_bytes != NO_SIZE_LIMIT {
             return Err(DropReason::Oversize);
         }
         let mut weight = 1.0;
-        if event.keep_floor != 0 {
-            if unit_value(usize::from(event.salt_index)) < event.keep_floor {
+        if rule.keep_floor != 0 {
+            if unit_value(usize::from(rule.salt_index)) < rule.keep_floor {
                 return Err(DropReason::SampledOut);
             }
-            weight = weight_for_floor(event.keep_floor);
+            weight = weight_for_floor(rule.keep_floor);
         }
-        if let (Some(bucket), Some(now)) = (self.buckets.get(event.rate_limit as usize), now) {
-            if !bucket.try_acquire(now()) {
-                return Err(DropReason::RateLimited);
+        if rule.is_rate_limited() {
+            let bucket = self.buckets.get(self.events[index].rate_limit as usize);
+            if let (Some(bucket), Some(now)) = (bucket, now) {
+                if !bucket.try_acquire(now()) {
+                    return Err(DropReason::RateLimited);
+                }
             }
         }
         Ok(weight)
@@ -400,7 +441,7 @@ impl CompiledPlan {
             return UnitEvaluation::new(rule, 1.0, None, self.shadow);
         };
         let unit_value = |salt: usize| random_value_with_seed(unit_id, self.salt_seeds[salt]);
-        let priority = Some(self.events[index as usize].priority());
+        let priority = Some(self.events[index as usize].rule.priority());
         match self.evaluate_event(index as usize, size_bytes, unit_value, None::<fn() -> u64>) {
             Ok(weight) => UnitEvaluation::new(None, weight, priority, self.shadow),
             Err(reason) => UnitEvaluation::new(Some(reason), 1.0, priority, self.shadow),
@@ -409,14 +450,14 @@ impl CompiledPlan {
 
     /// The rules of a registered event by name, for tooling.
     pub fn event_summary(&self, name: &str) -> Option<EventSummary> {
-        let event = &self.events[self.lookup(name.as_bytes())? as usize];
+        let rule = &self.events[self.lookup(name.as_bytes())? as usize].rule;
         Some(EventSummary {
-            priority: event.priority(),
-            static_drop: event.static_drop(),
-            keep_floor: event.keep_floor,
-            max_bytes: event.max_bytes(),
-            rate_limited: event.rate_limit != NO_RATE_LIMIT,
-            salt: self.salts[usize::from(event.salt_index)].to_string(),
+            priority: rule.priority(),
+            static_drop: rule.static_drop(),
+            keep_floor: rule.keep_floor,
+            max_bytes: rule.max_bytes(),
+            rate_limited: rule.is_rate_limited(),
+            salt: self.salts[usize::from(rule.salt_index)].to_string(),
         })
     }
 }
@@ -483,6 +524,7 @@ mod tests {
     #[test]
     fn record_stays_small() {
         assert_eq!(std::mem::size_of::<CompiledEvent>(), 32);
+        assert_eq!(std::mem::size_of::<EventRule>(), 16);
     }
 
     #[test]
