@@ -314,7 +314,10 @@ impl CompiledPlan {
     }
 
     /// The index of a registered event, without allocating.
-    #[inline]
+    ///
+    /// Always inlined: as a call, its register saves and restores alone were 19 of the about
+    /// 230 instructions of a decision by name (callgrind).
+    #[inline(always)]
     pub(crate) fn lookup(&self, name: &[u8]) -> Option<u32> {
         let hash = xxh3_64(name);
         let mut slot = hash as usize & self.slot_mask;
@@ -329,7 +332,7 @@ impl CompiledPlan {
             // the index, not the record.
             if event.name_hash == hash
                 && usize::from(event.rule.name_length) == name.len()
-                && self.stored_name(index as usize, name.len()) == name
+                && self.stored_name_equals(index as usize, name)
             {
                 return Some(index);
             }
@@ -341,6 +344,17 @@ impl CompiledPlan {
     #[inline]
     pub(crate) fn name_bytes(&self, index: usize) -> &[u8] {
         self.stored_name(index, usize::from(self.events[index].rule.name_length))
+    }
+
+    /// Whether event `index`, whose name is `name.len()` bytes long, is called `name`.
+    #[inline(always)]
+    fn stored_name_equals(&self, index: usize, name: &[u8]) -> bool {
+        if name.len() <= INLINE_NAME_BYTES {
+            inline_name_equals(&self.inline_names[index].0, name)
+        } else {
+            let start = self.events[index].name_offset as usize;
+            self.names.get(start..start + name.len()) == Some(name)
+        }
     }
 
     /// The name of event `index`, `length` bytes long: its inline slot, or the arena.
@@ -392,8 +406,9 @@ impl CompiledPlan {
             // keeps the table lookup off their path.
             return Err(rule.static_drop().unwrap_or(DropReason::Retired));
         }
-        // The second test runs only for sizes above 4 GiB, so "no cap" costs nothing.
-        if size_bytes > u64::from(rule.max_bytes) && rule.max_bytes != NO_SIZE_LIMIT {
+        // "No cap" is `u32::MAX` (`NO_SIZE_LIMIT`), so a size clamped to it never exceeds it, and
+        // every real cap (smaller) compares as with the size itself: one test, not two.
+        if size_bytes.min(u64::from(NO_SIZE_LIMIT)) > u64::from(rule.max_bytes) {
             return Err(DropReason::Oversize);
         }
         let mut weight = 1.0;
@@ -501,6 +516,30 @@ pub struct EventSummary {
     pub salt: String,
 }
 
+/// Whether the first `name.len()` (at most [`INLINE_NAME_BYTES`]) bytes of `stored` are `name`.
+///
+/// Compares two fixed-size chunks (the first and the last 16 or 8 bytes, overlapping for
+/// lengths in between) instead of calling `memcmp` for a variable length: fewer instructions
+/// and no call for the 12–40-byte names analytics events have.
+#[inline(always)]
+fn inline_name_equals(stored: &[u8; INLINE_NAME_BYTES], name: &[u8]) -> bool {
+    let length = name.len();
+    let Some(tail_start) = length.checked_sub(16) else {
+        return match (name.first_chunk::<8>(), name.last_chunk::<8>()) {
+            (Some(first), Some(last)) => {
+                stored.first_chunk::<8>() == Some(first) && stored[length - 8..].first_chunk::<8>() == Some(last)
+            }
+            _ => stored.get(..length) == Some(name),
+        };
+    };
+    match (name.first_chunk::<16>(), name.last_chunk::<16>(), stored.get(tail_start..)) {
+        (Some(first), Some(last), Some(stored_tail)) => {
+            stored.first_chunk::<16>() == Some(first) && stored_tail.first_chunk::<16>() == Some(last)
+        }
+        _ => false,
+    }
+}
+
 /// Builds the open-addressing table at a load factor of at most one half.
 fn build_index(events: &[CompiledEvent]) -> (Box<[u32]>, usize) {
     let capacity = (events.len() * 2).next_power_of_two().max(8);
@@ -561,5 +600,20 @@ mod tests {
             },
         );
         assert!(matches!(CompiledPlan::compile(&plan), Err(CompileError::Invalid(_))));
+    }
+
+    #[test]
+    fn inline_name_compare_checks_every_byte_of_every_length() {
+        for length in 1..=INLINE_NAME_BYTES {
+            let name: Vec<u8> = (0..length).map(|position| b'a' + (position % 26) as u8).collect();
+            let mut stored = [0u8; INLINE_NAME_BYTES];
+            stored[..length].copy_from_slice(&name);
+            assert!(inline_name_equals(&stored, &name), "length {length}");
+            for position in 0..length {
+                let mut other = name.clone();
+                other[position] = b'_';
+                assert!(!inline_name_equals(&stored, &other), "length {length}, byte {position} differs");
+            }
+        }
     }
 }
