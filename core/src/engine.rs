@@ -723,35 +723,29 @@ impl Decider<'_> {
 /// Where a decision is counted: a thread's [`Lane`] (single-writer counters) or, on the
 /// fallback path, the compiled plan's shared counters (atomic adds). The rules are the same.
 trait Tally {
+    /// Whether the counters have one writer (plain load and store) or many (atomic adds).
+    const SINGLE_WRITER: bool;
     /// Events of the plan (the tally has one entry per event).
     fn event_count(&self) -> usize;
-    /// Event `index`'s rule: the plan's record, or the tally's copy of it.
-    fn rule(&self, index: usize) -> &EventRule;
-    fn kept(&self, index: usize, size_bytes: u64);
-    fn dropped(&self, index: usize, reason: DropReason, size_bytes: u64);
+    /// Event `index`'s rule (the plan's record, or the tally's copy of it) and counters, found
+    /// once per decision: read again after the clock call, the compiler reloaded them.
+    fn event(&self, index: usize) -> (&EventRule, &EventCounters);
     /// An invalid name, or any name while disabled.
     fn unmatched(&self, reason: DropReason, size_bytes: u64);
 }
 
 impl Tally for Lane {
+    const SINGLE_WRITER: bool = true;
+
     #[inline(always)]
     fn event_count(&self) -> usize {
         self.entries.len()
     }
 
     #[inline(always)]
-    fn rule(&self, index: usize) -> &EventRule {
-        &self.entries[index].rule
-    }
-
-    #[inline(always)]
-    fn kept(&self, index: usize, size_bytes: u64) {
-        self.entries[index].counters.record_kept_exclusive(size_bytes);
-    }
-
-    #[inline(always)]
-    fn dropped(&self, index: usize, reason: DropReason, size_bytes: u64) {
-        self.entries[index].counters.record_drop_exclusive(reason, size_bytes);
+    fn event(&self, index: usize) -> (&EventRule, &EventCounters) {
+        let entry = &self.entries[index];
+        (&entry.rule, &entry.counters)
     }
 
     fn unmatched(&self, reason: DropReason, size_bytes: u64) {
@@ -760,24 +754,16 @@ impl Tally for Lane {
 }
 
 impl Tally for CompiledPlan {
+    const SINGLE_WRITER: bool = false;
+
     #[inline(always)]
     fn event_count(&self) -> usize {
         self.events.len()
     }
 
     #[inline(always)]
-    fn rule(&self, index: usize) -> &EventRule {
-        &self.events[index].rule
-    }
-
-    #[inline(always)]
-    fn kept(&self, index: usize, size_bytes: u64) {
-        self.counters[index].record_kept(size_bytes);
-    }
-
-    #[inline(always)]
-    fn dropped(&self, index: usize, reason: DropReason, size_bytes: u64) {
-        self.counters[index].record_drop(reason, size_bytes);
+    fn event(&self, index: usize) -> (&EventRule, &EventCounters) {
+        (&self.events[index].rule, &self.counters[index])
     }
 
     fn unmatched(&self, reason: DropReason, size_bytes: u64) {
@@ -821,19 +807,27 @@ impl<T: Tally> Rules<'_, T> {
     #[inline(always)]
     fn decide_index(&self, index: usize, size_bytes: u64) -> Decision {
         let unit_values = self.unit_values;
-        let clock = &*self.engine.clock;
+        // The clock is found inside the closure, so only rate-limited events pay for it.
         let now = || {
             let _call = ClockCall::enter();
-            clock.monotonic_nanos()
+            self.engine.clock.monotonic_nanos()
         };
-        let rule = self.tally.rule(index);
+        let (rule, counters) = self.tally.event(index);
         match self.plan.evaluate(index, rule, size_bytes, |salt| unit_values[salt], Some(now)) {
             Ok(weight) => {
-                self.tally.kept(index, size_bytes);
+                if T::SINGLE_WRITER {
+                    counters.record_kept_exclusive(size_bytes);
+                } else {
+                    counters.record_kept(size_bytes);
+                }
                 Decision::Keep { weight }
             }
             Err(reason) => {
-                self.tally.dropped(index, reason, size_bytes);
+                if T::SINGLE_WRITER {
+                    counters.record_drop_exclusive(reason, size_bytes);
+                } else {
+                    counters.record_drop(reason, size_bytes);
+                }
                 self.refuse(reason)
             }
         }
