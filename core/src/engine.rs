@@ -9,24 +9,32 @@
 //! - No I/O and no threads; time comes from the injected [`Clock`].
 //!
 //! ## Lanes: why a decision costs a few nanoseconds
-//! Each thread that decides gets, per engine and per rules generation (bumped by `install` and
-//! `set_unit_id`), a [`Lane`]: the rules it decides by (compiled plan and the unit's sampling
-//! values) and counters that only this thread writes, with a plain load and store. The thread
-//! finds its lane in a small thread-local cache keyed by engine id, and checks the engine's
-//! rules generation with one atomic load. Compared with reading the snapshot through
-//! `arc-swap` (which writes and repays a debt slot) and counting with locked adds, that removes
-//! four atomic read-modify-writes from every decision (`docs/performance.md`).
+//! Each thread that decides gets, per engine and per rules generation (a process-wide unique
+//! value, replaced by `install` and `set_unit_id`), a [`Lane`]: the rules it decides by
+//! (compiled plan, the unit's sampling values, and per event a copy of the event's 16-byte rule
+//! beside counters that only this thread writes, with a plain load and store, in one 64-byte
+//! line). Compared with reading the snapshot through `arc-swap` (which writes and repays a debt
+//! slot) and counting with locked adds, that removes four atomic read-modify-writes from every
+//! decision (`docs/performance.md`).
+//!
+//! The thread keeps its lanes in a small thread-local cache keyed by engine id, and mirrors the
+//! one it used last in a destructor-free thread-local (`HOT_LANE`: generation, lane and plan
+//! pointers). A decision compares that generation with the engine's (one atomic load) and
+//! decides on the lane through the pointers: the core's only `unsafe`, argued at
+//! `Engine::hot_lane` and run under Miri in CI (`scripts/miri.sh`). Anything else (another
+//! engine, new rules, the first decision) takes the out-of-line refresh.
 //!
 //! A lane is created on a thread's first decision under new rules (one allocation of
-//! 96 bytes per event, registered lock-free in the engine's lane list); it lives as long as its
-//! thread's cache or a [`Decider`] holds it. `take_report` reads every registered lane and
-//! reports the growth since its last read, then forgets lanes no thread holds any more (after
-//! that final read). Thread-local caches hold at most [`LANE_CACHE_ENTRIES`] lanes; an idle
-//! thread keeps its lane's plan alive until it decides again or exits.
+//! 112 bytes per event: the 64-byte entry and what the last report read; registered lock-free
+//! in the engine's lane list); it lives as long as its thread's cache or a [`Decider`] holds it.
+//! `take_report` reads every registered lane and reports the growth since its last read, then
+//! forgets lanes no thread holds any more (after that final read). Thread-local caches hold at
+//! most [`LANE_CACHE_ENTRIES`] lanes; an idle thread keeps its lane's plan alive until it
+//! decides again or exits.
 //!
 //! When the thread-local cache cannot be used (during thread teardown, or a [`Clock`] that
-//! decides re-entrantly) a decision falls back to the snapshot and its shared counters (atomic
-//! adds), as every decision did before lanes.
+//! decides re-entrantly and would need the cache to change) a decision falls back to the
+//! snapshot and its shared counters (atomic adds), as every decision did before lanes.
 //!
 //! Control operations (`install`, `set_unit_id`, `take_report`) serialise on a mutex that the
 //! hot path never touches.
