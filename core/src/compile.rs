@@ -403,7 +403,8 @@ impl CompiledPlan {
     ) -> Result<f64, DropReason> {
         if rule.flags >> STATIC_DROP_SHIFT != 0 {
             // Decoded only here: most events have no static drop, and testing the code first
-            // keeps the table lookup off their path.
+            // keeps the table lookup off their path. `compile` writes only valid codes, so the
+            // fallback is never used; it only avoids a panic path.
             return Err(rule.static_drop().unwrap_or(DropReason::Retired));
         }
         // "No cap" is `u32::MAX` (`NO_SIZE_LIMIT`), so a size clamped to it never exceeds it, and
