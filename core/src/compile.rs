@@ -374,24 +374,12 @@ impl CompiledPlan {
         std::str::from_utf8(self.name_bytes(index)).unwrap_or("")
     }
 
-    /// The rules of a registered event, in spec order, for one unit. `unit_value` gives the
-    /// unit's sampling value for a salt index (cached per unit on devices, hashed per event on
-    /// servers); token buckets apply only when `now` (monotonic nanoseconds, read only for a
-    /// rate-limited event) is given: they are device state.
+    /// The rules of registered event `index`, in spec order, for one unit. `rule` is the
+    /// event's rule, read by the caller from this plan's records or a copy of it (a lane's).
+    /// `unit_value` gives the unit's sampling value for a salt index (cached per unit on
+    /// devices, hashed per event on servers); token buckets apply only when `now` (monotonic
+    /// nanoseconds, read only for a rate-limited event) is given: they are device state.
     /// `Ok` carries the sampling weight.
-    #[inline]
-    pub(crate) fn evaluate_event(
-        &self,
-        index: usize,
-        size_bytes: u64,
-        unit_value: impl FnOnce(usize) -> u64,
-        now: Option<impl FnOnce() -> u64>,
-    ) -> Result<f64, DropReason> {
-        self.evaluate(index, &self.events[index].rule, size_bytes, unit_value, now)
-    }
-
-    /// [`CompiledPlan::evaluate_event`] with event `index`'s rule read by the caller, from
-    /// this plan's records or a copy of it (a lane's).
     #[inline(always)]
     pub(crate) fn evaluate(
         &self,
@@ -457,8 +445,9 @@ impl CompiledPlan {
             return UnitEvaluation::new(rule, 1.0, None, self.shadow);
         };
         let unit_value = |salt: usize| random_value_with_seed(unit_id, self.salt_seeds[salt]);
-        let priority = Some(self.events[index as usize].rule.priority());
-        match self.evaluate_event(index as usize, size_bytes, unit_value, None::<fn() -> u64>) {
+        let rule = &self.events[index as usize].rule;
+        let priority = Some(rule.priority());
+        match self.evaluate(index as usize, rule, size_bytes, unit_value, None::<fn() -> u64>) {
             Ok(weight) => UnitEvaluation::new(None, weight, priority, self.shadow),
             Err(reason) => UnitEvaluation::new(Some(reason), 1.0, priority, self.shadow),
         }
