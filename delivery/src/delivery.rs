@@ -5,6 +5,13 @@
 //! [`FailPolicy`]. Every later plan goes through [`crate::verify_envelope`], is persisted, and
 //! only then swapped into the live [`Engine`]; a refused plan never replaces the active one.
 //!
+//! Time: expiry is judged by *trusted time*, the later of the device clock and the signed time
+//! floor ([`DeliveryState::signed_time_floor_unix`], raised only by the `issued_at` of plans
+//! this device accepted). Nothing unsigned moves it: a response's `Date` is used only to
+//! re-judge a plan from that same response that was refused as issued too far ahead, which can
+//! turn that refusal into an acceptance and never causes one (`docs/config-delivery.md`,
+//! "Trusted time").
+//!
 //! Threading: the [`Engine`] is shared (`Arc`) with the threads that decide events; the
 //! `Delivery` itself is driven from one thread at a time (`&mut self`; wrap it in a `Mutex` to
 //! share). I/O: only through the injected [`Storage`](crate::Storage) and
@@ -75,7 +82,7 @@ pub struct Status {
     pub version: u64,
     /// When it was signed, if it was.
     pub issued_at: Option<u64>,
-    /// Seconds since it was signed, by the trusted clock.
+    /// Seconds since it was signed, by trusted time (device clock and signed time floor).
     pub age_seconds: Option<u64>,
     /// When it expires, if signed.
     pub expires_at: Option<u64>,
@@ -212,7 +219,9 @@ impl Delivery {
         };
         let (compiled, active) = match chosen {
             Some((verified, source, bundled_bytes)) => {
-                raise_floor(&store, &mut state, &verified, bundled_bytes, &mut problems);
+                let device_now = clock.unix_millis() / 1000;
+                let tolerance = config.verify.max_issued_ahead_seconds;
+                raise_floor(&store, &mut state, &verified, bundled_bytes, (device_now, tolerance), &mut problems);
                 let header = &verified.header;
                 let active = ActivePlan {
                     source,
@@ -248,20 +257,52 @@ impl Delivery {
         self.clock.unix_millis() / 1000
     }
 
-    /// The time expiry is judged by: the later of the device clock and the last server `Date`,
-    /// so a device whose clock is set back cannot be fed expired plans.
+    /// Trusted time, Unix seconds: the later of the device clock and the signed time floor, so
+    /// a device whose clock is set back cannot be fed plans that expired before the newest plan
+    /// it accepted was signed, and no unsigned input can push it forward.
     fn trusted_now(&self) -> u64 {
-        self.device_now().max(self.fetcher.state().last_server_time_unix.unwrap_or(0))
+        self.device_now().max(self.state.signed_time_floor_unix)
     }
 
     /// Verifies `bytes` (from the network or any other channel), persists and installs them.
+    /// Time is judged by trusted time (device clock and signed time floor only).
     pub fn offer(&mut self, bytes: &[u8]) -> Result<Offered, OfferError> {
+        self.offer_at(bytes, self.trusted_now())
+    }
+
+    /// A plan from a response: [`Delivery::offer`], except that a plan refused only because its
+    /// `issued_at` is too far ahead of trusted time is judged once more with the response's
+    /// `Date` as the time, when that is later. Expiry is monotone in time, so a plan accepted
+    /// the second time is unexpired by trusted time too: the unsigned `Date` can turn this one
+    /// refusal into an acceptance (a device whose clock is behind the publisher's) and can
+    /// never cause a refusal. The first refusal is the one reported if both fail.
+    fn offer_from_response(&mut self, bytes: &[u8]) -> Result<Offered, OfferError> {
+        let trusted = self.trusted_now();
+        let first = self.offer_at(bytes, trusted);
+        if !matches!(first, Err(OfferError::Refused(VerifyError::IssuedInFuture { .. }))) {
+            return first;
+        }
+        let Some(date) = self.fetcher.response_date().filter(|date| *date > trusted) else {
+            return first;
+        };
+        let first_error = self.last_error.clone();
+        match self.offer_at(bytes, date) {
+            Err(OfferError::Refused(_)) => {
+                self.last_error = first_error;
+                first
+            }
+            second => second,
+        }
+    }
+
+    /// [`Delivery::offer`] with expiry and issue time judged at `now`.
+    fn offer_at(&mut self, bytes: &[u8], now: u64) -> Result<Offered, OfferError> {
         let context = VerifyContext {
             keyring: &self.config.keyring,
             app: &self.config.app,
             env: &self.config.env,
             floor: self.state.floor(),
-            now: self.trusted_now(),
+            now,
             check_time: true,
             policy: self.config.verify,
         };
@@ -280,6 +321,13 @@ impl Delivery {
         self.last_error = None;
         self.state.floor_version = verified.header.config_version;
         self.state.floor_digest = Some(verified.digest);
+        let device_now = self.device_now();
+        raise_signed_time(
+            &mut self.state,
+            verified.header.issued_at,
+            device_now,
+            self.config.verify.max_issued_ahead_seconds,
+        );
         self.save_state();
         let header = verified.header;
         let change = self.engine.install(verified.compiled);
@@ -312,7 +360,7 @@ impl Delivery {
     pub fn complete_fetch(&mut self, result: Result<HttpResponse, TransportError>) -> FetchOutcome {
         let now = self.device_now();
         let outcome = match self.fetcher.on_response(now, result) {
-            Reply::Plan { body, etag, max_age } => match self.offer(&body) {
+            Reply::Plan { body, etag, max_age } => match self.offer_from_response(&body) {
                 Ok(Offered::Installed { version, .. }) => {
                     self.fetcher.plan_accepted(now, etag, max_age);
                     FetchOutcome::Installed { version }
@@ -440,30 +488,54 @@ fn load_cache(
     Some(verified)
 }
 
-/// Makes the chosen startup plan the floor when it is newer; a newer bundled plan is also
-/// written to the cache first, so the floor never runs ahead of `plan.bin`.
+/// Makes the chosen startup plan the floor when it is newer (a newer bundled plan is also
+/// written to the cache first, so the floor never runs ahead of `plan.bin`), raises the signed
+/// time floor by its `issued_at` (`device_and_tolerance`: the device clock and the issued-ahead
+/// tolerance, see [`raise_signed_time`]), and saves the state if either changed. A state file
+/// from before the signed time floor (or a lost one) gets it here, from the cached plan.
 fn raise_floor(
     store: &Store,
     state: &mut DeliveryState,
     verified: &VerifiedPlan,
     bundled_bytes: Option<&[u8]>,
+    device_and_tolerance: (u64, u64),
     problems: &mut Vec<String>,
 ) {
+    let (device_now, tolerance) = device_and_tolerance;
+    let mut changed = raise_signed_time(state, verified.header.issued_at, device_now, tolerance);
     let version = verified.header.config_version;
-    if state.floor_digest.is_some() && version <= state.floor_version {
-        return;
-    }
-    if let Some(bytes) = bundled_bytes {
-        if let Err(error) = store.save_plan(bytes) {
-            problems.push(error.to_string());
-            return;
+    if state.floor_digest.is_none() || version > state.floor_version {
+        let cached = match bundled_bytes {
+            Some(bytes) => store.save_plan(bytes).map_err(|error| problems.push(error.to_string())).is_ok(),
+            None => true,
+        };
+        if cached {
+            state.floor_version = version;
+            state.floor_digest = Some(verified.digest);
+            changed = true;
         }
     }
-    state.floor_version = version;
-    state.floor_digest = Some(verified.digest);
-    if let Err(error) = store.save_state(state) {
-        problems.push(error.to_string());
+    if changed {
+        if let Err(error) = store.save_state(state) {
+            problems.push(error.to_string());
+        }
     }
+}
+
+/// Raises the signed time floor to the `issued_at` of a plan this device accepts, capped at
+/// trusted time (the later of `device_now` and the floor) plus `tolerance`, the issued-ahead
+/// tolerance. Network plans already passed that check; the cap also bounds what a cached or
+/// bundled plan (accepted without time checks) or a publisher's wrong clock can do: trusted
+/// time moves ahead of the device clock and the previous floor by at most `tolerance` per
+/// accepted plan. Returns whether the floor rose.
+fn raise_signed_time(state: &mut DeliveryState, issued_at: u64, device_now: u64, tolerance: u64) -> bool {
+    let trusted_now = device_now.max(state.signed_time_floor_unix);
+    let raised = issued_at.min(trusted_now.saturating_add(tolerance));
+    if raised <= state.signed_time_floor_unix {
+        return false;
+    }
+    state.signed_time_floor_unix = raised;
+    true
 }
 
 /// The plan a [`FailPolicy`] stands for, as an ordinary plan (version 0).

@@ -8,6 +8,11 @@
 //! `Cache-Control: max-age` clamped to [15 min, 24 h]; `refresh_now` and `on_foreground` with
 //! minimum gaps; and a hard budget of requests per hour. Randomness comes from an injected [`RandomSource`].
 //!
+//! The server's `Date` is unsigned: it is the reference for a `Retry-After` given as a date
+//! (whose delay is clamped like any other) and is offered, for one response only, through
+//! [`Fetcher::response_date`]; it is never persisted and never moves trusted time
+//! (`docs/config-delivery.md`, "Trusted time").
+//!
 //! Not thread-safe by itself (`&mut self`); `Delivery` owns it. Allocation: one request
 //! (URL and two headers) per fetch.
 
@@ -159,6 +164,7 @@ pub struct Fetcher {
     state: FetchState,
     in_flight_since: Option<u64>,
     requested_at: Option<u64>,
+    response_date: Option<u64>,
     random: Box<dyn RandomSource>,
 }
 
@@ -171,12 +177,19 @@ impl std::fmt::Debug for Fetcher {
 impl Fetcher {
     /// A fetcher resuming from persisted state.
     pub fn new(schedule: Schedule, state: FetchState, random: Box<dyn RandomSource>) -> Fetcher {
-        Fetcher { schedule, state, in_flight_since: None, requested_at: None, random }
+        Fetcher { schedule, state, in_flight_since: None, requested_at: None, response_date: None, random }
     }
 
     /// The persisted part, to save after every change.
     pub fn state(&self) -> &FetchState {
         &self.state
+    }
+
+    /// The `Date` of the latest response, Unix seconds; `None` without one (or after a
+    /// transport error). Unsigned and unbounded: never persisted, replaced by every response,
+    /// and only fit for decisions that cannot refuse a plan (see `Delivery`).
+    pub fn response_date(&self) -> Option<u64> {
+        self.response_date
     }
 
     /// Forgets the `ETag` (when the cached plan it named could not be loaded).
@@ -279,6 +292,7 @@ impl Fetcher {
     /// Interprets the outcome of the request [`Fetcher::poll`] handed out.
     pub fn on_response(&mut self, now: u64, result: Result<HttpResponse, TransportError>) -> Reply {
         self.in_flight_since = None;
+        self.response_date = None;
         let response = match result {
             Ok(response) => response,
             Err(error) => {
@@ -286,10 +300,7 @@ impl Fetcher {
                 return Reply::Failed(format!("transport: {error}"));
             }
         };
-        if let Some(server_time) = response.header("Date").and_then(parse_http_date) {
-            let known = self.state.last_server_time_unix.unwrap_or(0);
-            self.state.last_server_time_unix = Some(known.max(server_time));
-        }
+        self.response_date = response.header("Date").and_then(parse_http_date);
         let max_age = response.header("Cache-Control").and_then(parse_max_age);
         match response.status {
             200 => Reply::Plan { etag: response.header("ETag").map(str::to_owned), max_age, body: response.body },
@@ -375,7 +386,9 @@ pub fn parse_max_age(value: &str) -> Option<u64> {
 }
 
 /// `Retry-After` as delay seconds: either seconds, or an HTTP date taken relative to the
-/// response's `Date` (or to `now` without one).
+/// response's `Date` (or to `now` without one). Both are unsigned, so the caller clamps the
+/// delay to the [`Schedule`]'s `[min_retry_seconds, max_retry_after_seconds]` (in `fail`): a
+/// forged pair can delay the next request by at most a day by default.
 fn parse_retry_after(value: &str, response: &HttpResponse, now: u64) -> Option<u64> {
     if let Ok(seconds) = value.trim().parse::<u64>() {
         return Some(seconds);

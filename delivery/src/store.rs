@@ -2,7 +2,10 @@
 //!
 //! Layout of the host-given directory (normative, `docs/config-delivery.md`):
 //! - `plan.bin`: the envelope bytes exactly as verified (re-verified at every start);
-//! - `state.bin`: [`DeliveryState`], postcard-encoded between a magic and a checksum.
+//! - `state.bin`: [`DeliveryState`], postcard-encoded between a magic and a checksum. The
+//!   magic names the layout: `TGSTATE\x02` is written; `TGSTATE\x01` (the layout before the
+//!   signed time floor, which also held the server's unsigned `Date`) is still read, and its
+//!   server time is discarded (`docs/config-delivery.md`, "Trusted time").
 //!
 //! Every write is atomic: a temporary file in the same directory is written, fsynced, renamed
 //! over the target and the directory is fsynced, so a crash leaves the old file or the new one,
@@ -27,8 +30,11 @@ use crate::verify::Floor;
 pub const PLAN_FILE: &str = "plan.bin";
 /// File holding the delivery state.
 pub const STATE_FILE: &str = "state.bin";
-/// First bytes of `state.bin`.
-pub const STATE_MAGIC: [u8; 8] = *b"TGSTATE\x01";
+/// First bytes of `state.bin` as written now (layout 2).
+pub const STATE_MAGIC: [u8; 8] = *b"TGSTATE\x02";
+/// First bytes of a `state.bin` in layout 1, written by releases that trusted the server's
+/// `Date`; still read (see [`DeliveryState::decode`]), never written.
+pub const LEGACY_STATE_MAGIC_V1: [u8; 8] = *b"TGSTATE\x01";
 /// Largest `state.bin` read; a real one is under 200 bytes.
 pub const MAX_STATE_BYTES: usize = 64 * 1024;
 const CHECKSUM_LENGTH: usize = 8;
@@ -130,8 +136,62 @@ pub struct DeliveryState {
     pub floor_version: u64,
     /// SHA-256 of that plan's envelope; `None` before any plan was accepted.
     pub floor_digest: Option<[u8; 32]>,
+    /// The signed time floor, Unix seconds: the highest `issued_at` of the plans this device
+    /// accepted, each capped at the trusted time of its acceptance plus the issued-ahead
+    /// tolerance; 0 before any. Only signed input raises it, and it never falls. Expiry is
+    /// judged by the later of this and the device clock (`docs/config-delivery.md`, "Trusted
+    /// time").
+    pub signed_time_floor_unix: u64,
     /// The fetch schedule's persisted part.
     pub fetch: FetchState,
+}
+
+/// `DeliveryState` in layout 1 (`TGSTATE\x01`), as releases before the signed time floor
+/// wrote it. Field order is the postcard layout and MUST NOT change.
+#[derive(Deserialize)]
+struct DeliveryStateV1 {
+    floor_version: u64,
+    floor_digest: Option<[u8; 32]>,
+    fetch: FetchStateV1,
+}
+
+/// `FetchState` in layout 1: the same fields plus the server's unsigned `Date`.
+#[derive(Deserialize)]
+struct FetchStateV1 {
+    etag: Option<String>,
+    last_success_unix: Option<u64>,
+    last_attempt_unix: Option<u64>,
+    consecutive_failures: u32,
+    backoff_until_unix: Option<u64>,
+    /// The latest `Date` any response carried, unsigned and unbounded: a forged one locked
+    /// devices out, so it is read only to be dropped.
+    #[allow(dead_code)]
+    last_server_time_unix: Option<u64>,
+    refresh_interval_seconds: Option<u64>,
+    budget_window_start_unix: Option<u64>,
+    budget_window_requests: u32,
+}
+
+impl From<DeliveryStateV1> for DeliveryState {
+    fn from(old: DeliveryStateV1) -> DeliveryState {
+        let fetch = old.fetch;
+        DeliveryState {
+            floor_version: old.floor_version,
+            floor_digest: old.floor_digest,
+            // Layout 1 kept no signed time; startup raises it from the cached plan it loads.
+            signed_time_floor_unix: 0,
+            fetch: FetchState {
+                etag: fetch.etag,
+                last_success_unix: fetch.last_success_unix,
+                last_attempt_unix: fetch.last_attempt_unix,
+                consecutive_failures: fetch.consecutive_failures,
+                backoff_until_unix: fetch.backoff_until_unix,
+                refresh_interval_seconds: fetch.refresh_interval_seconds,
+                budget_window_start_unix: fetch.budget_window_start_unix,
+                budget_window_requests: fetch.budget_window_requests,
+            },
+        }
+    }
 }
 
 /// The persisted part of the fetch schedule.
@@ -147,8 +207,6 @@ pub struct FetchState {
     pub consecutive_failures: u32,
     /// No request before this time (backoff or `Retry-After`).
     pub backoff_until_unix: Option<u64>,
-    /// Latest `Date` the server sent, Unix seconds.
-    pub last_server_time_unix: Option<u64>,
     /// Refresh interval the server asked for, already clamped.
     pub refresh_interval_seconds: Option<u64>,
     /// Start of the current hourly request budget window.
@@ -173,17 +231,26 @@ impl DeliveryState {
         bytes
     }
 
-    /// Decodes [`DeliveryState::encode`] output, refusing anything else with the reason.
+    /// Decodes [`DeliveryState::encode`] output, or a layout-1 file (`TGSTATE\x01`, same
+    /// framing) whose unsigned server time is dropped; refuses anything else with the reason.
     pub fn decode(bytes: &[u8]) -> Result<DeliveryState, String> {
-        if bytes.len() < STATE_MAGIC.len() + CHECKSUM_LENGTH || bytes[..STATE_MAGIC.len()] != STATE_MAGIC {
-            return Err("byte 0: not a trackgate state file (bad magic or too short)".into());
+        if bytes.len() < STATE_MAGIC.len() + CHECKSUM_LENGTH {
+            return Err("byte 0: not a trackgate state file (too short)".into());
         }
         let (content, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LENGTH);
+        let (magic, body) = content.split_at(STATE_MAGIC.len());
+        if magic != STATE_MAGIC && magic != LEGACY_STATE_MAGIC_V1 {
+            return Err("byte 0: not a trackgate state file (bad magic)".into());
+        }
         if Sha256::digest(content)[..CHECKSUM_LENGTH] != *checksum {
             return Err(format!("byte {}: checksum does not match the content", content.len()));
         }
-        let (state, rest) = postcard::take_from_bytes::<DeliveryState>(&content[STATE_MAGIC.len()..])
-            .map_err(|error| format!("byte {}: {error}", STATE_MAGIC.len()))?;
+        let (state, rest) = if magic == STATE_MAGIC {
+            postcard::take_from_bytes::<DeliveryState>(body)
+        } else {
+            postcard::take_from_bytes::<DeliveryStateV1>(body).map(|(old, rest)| (old.into(), rest))
+        }
+        .map_err(|error| format!("byte {}: {error}", STATE_MAGIC.len()))?;
         if !rest.is_empty() {
             return Err(format!("byte {}: {} trailing bytes", content.len() - rest.len(), rest.len()));
         }
@@ -291,5 +358,36 @@ mod tests {
             assert!(DeliveryState::decode(&damaged).is_err(), "flip at {index} went unnoticed");
         }
         assert!(DeliveryState::decode(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// Layout 1 as the previous release wrote it: floor 5, ETag `"v5"`, refresh 900 s, and a
+    /// forged server time of 253402300799 (9999-12-31).
+    const LAYOUT_1: &str = "544753544154450105015ac365d02c54fe6f9f69958941978d220951123f842edf69e0037507059859\
+        c00104227635220190fecfaa060190fecfaa06000001ff82d1ffaf070184070190fecfaa0601b2a6cef09a7c670c";
+
+    fn from_hex(text: &str) -> Vec<u8> {
+        (0..text.len()).step_by(2).map(|index| u8::from_str_radix(&text[index..index + 2], 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn layout_1_loads_without_its_server_time_and_is_rewritten_in_layout_2() {
+        let bytes = from_hex(LAYOUT_1);
+        let state = DeliveryState::decode(&bytes).expect("layout 1 loads");
+        assert_eq!((state.floor_version, state.signed_time_floor_unix), (5, 0));
+        assert_eq!(state.floor_digest.map(|digest| digest[..4].to_vec()), Some(vec![0x5a, 0xc3, 0x65, 0xd0]));
+        let fetch = &state.fetch;
+        assert_eq!(fetch.etag.as_deref(), Some("\"v5\""));
+        assert_eq!((fetch.last_success_unix, fetch.last_attempt_unix), (Some(1_700_003_600), Some(1_700_003_600)));
+        assert_eq!((fetch.consecutive_failures, fetch.backoff_until_unix), (0, None));
+        assert_eq!(fetch.refresh_interval_seconds, Some(900));
+        assert_eq!((fetch.budget_window_start_unix, fetch.budget_window_requests), (Some(1_700_003_600), 1));
+        let rewritten = state.encode();
+        assert_eq!(rewritten[..8], STATE_MAGIC);
+        assert_eq!(DeliveryState::decode(&rewritten), Ok(state));
+        for index in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[index] ^= 0x10;
+            assert!(DeliveryState::decode(&damaged).is_err(), "flip at {index} went unnoticed");
+        }
     }
 }

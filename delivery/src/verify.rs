@@ -58,7 +58,8 @@ pub struct VerifyContext<'context> {
     pub env: &'context str,
     /// The last accepted plan, if any.
     pub floor: Option<Floor>,
-    /// Trusted current time, Unix seconds: max(device clock, last server time).
+    /// Trusted current time, Unix seconds: `Delivery` passes max(device clock, signed time
+    /// floor), see `docs/config-delivery.md`, "Trusted time".
     pub now: u64,
     /// Whether to judge expiry and issue time (off for the app-bundled plan, whose age is the
     /// app's age and which no network can replace).

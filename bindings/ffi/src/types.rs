@@ -220,8 +220,8 @@ pub struct GateStatus {
     pub version: u64,
     /// When it was signed, Unix seconds, if it was.
     pub issued_at_unix: Option<u64>,
-    /// Seconds since it was signed, by the trusted clock (the later of the device clock and the
-    /// last server `Date`).
+    /// Seconds since it was signed, by trusted time (the later of the device clock and the
+    /// newest `issued_at` of the plans this device accepted; never the server's `Date`).
     pub age_seconds: Option<u64>,
     /// When it expires, Unix seconds, if signed.
     pub expires_at_unix: Option<u64>,

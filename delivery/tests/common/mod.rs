@@ -166,3 +166,38 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&directory).expect("temp dir");
     directory
 }
+
+/// The largest IMF-fixdate: what an attacker sends to push a device's idea of time forward.
+pub const FAR_FUTURE_DATE: &str = "Fri, 31 Dec 9999 23:59:59 GMT";
+/// The Unix epoch as an IMF-fixdate: a `Date` far in the past.
+pub const FAR_PAST_DATE: &str = "Thu, 01 Jan 1970 00:00:00 GMT";
+
+/// A transport result carrying an HTTP answer.
+pub fn http_reply(status: u16, headers: &[(&str, &str)], body: Vec<u8>) -> Result<HttpResponse, TransportError> {
+    let headers = headers.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect();
+    Ok(HttpResponse { status, headers, body })
+}
+
+/// The device clock, Unix seconds.
+pub fn device_seconds(clock: &Arc<ManualClock>) -> u64 {
+    trackgate_core::Clock::unix_millis(clock.as_ref()) / 1000
+}
+
+/// Moves the device clock forward by `seconds`.
+pub fn advance_seconds(clock: &Arc<ManualClock>, seconds: u64) {
+    clock.advance_nanos(seconds * 1_000_000_000);
+}
+
+/// Moves the device clock to the next fetch deadline, takes the request and returns how long
+/// that was from the previous time.
+pub fn advance_to_next_fetch(delivery: &mut Delivery, clock: &Arc<ManualClock>) -> u64 {
+    let waited = delivery.next_fetch_at().saturating_sub(device_seconds(clock));
+    advance_seconds(clock, waited);
+    assert!(delivery.poll_fetch().is_some(), "a request is due after waiting {waited} s");
+    waited
+}
+
+/// Bytes from lowercase hex digits (test fixtures).
+pub fn from_hex(text: &str) -> Vec<u8> {
+    (0..text.len()).step_by(2).map(|index| u8::from_str_radix(&text[index..index + 2], 16).expect("hex")).collect()
+}
