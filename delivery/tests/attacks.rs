@@ -103,7 +103,8 @@ fn expired_past_grace_is_refused_but_within_grace_accepted() {
 #[test]
 fn device_clock_set_back_cannot_revive_an_expired_plan() {
     let (mut delivery, clock) = running_v5();
-    // The server said it is NOW; then the user sets the device back 60 days.
+    // Version 5 was signed at NOW, so trusted time stays at NOW when the user sets the device
+    // back 60 days; the 304's `Date` plays no part (see tests/trusted_time.rs).
     assert!(delivery.poll_fetch().is_some());
     let date = fetcher::format_http_date(NOW);
     let reply = HttpResponse { status: 304, headers: vec![("Date".into(), date)], body: Vec::new() };
