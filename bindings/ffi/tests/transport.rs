@@ -188,3 +188,23 @@ fn response_headers_reach_the_schedule() {
     let now = unix_now();
     assert!((now + 7200 - 60..=now + 7200 + 60).contains(&next), "next {next}, now {now}");
 }
+
+#[test]
+fn a_forged_date_from_the_transport_neither_expires_the_plan_nor_refuses_the_next() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("forged-date");
+    let forged =
+        HttpResponse { status: 304, headers: vec![header("Date", "Fri, 31 Dec 9999 23:59:59 GMT")], body: Vec::new() };
+    let transport = ScriptedTransport::new(vec![Step::Answer(Ok(forged))]);
+    let gate = started(&transport, &publisher, &store);
+    assert_eq!(gate.fetch_if_due().unwrap(), FetchResult::Unchanged);
+    // Age and expiry are judged by trusted time: the device clock and signed `issued_at`.
+    let status = gate.status();
+    assert!(!status.expired && status.age_seconds.is_some_and(|age| age < DAY + 60), "{status:?}");
+    let next = gate.apply_plan(publisher.seal(&standard_plan(4)));
+    assert!(matches!(next, trackgate_ffi::ApplyOutcome::Installed { .. }), "{next:?}");
+    drop(gate);
+    let restarted = Gate::new(options(&publisher, &store)).unwrap();
+    let status = restarted.status();
+    assert_eq!((status.source, status.version, status.expired), (PlanSource::Cache, 4, false), "{status:?}");
+}
