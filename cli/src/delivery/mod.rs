@@ -3,6 +3,7 @@
 //! `trackgate-delivery` and `docs/config-delivery.md`.
 
 pub mod build;
+pub mod catalog;
 pub mod collect;
 pub mod diff;
 pub mod fetch;

@@ -2,21 +2,23 @@
 //!
 //! Serves the newest envelope per app and env found in a directory (see [`super::server`]),
 //! with `--collect FILE` also accepts uploads on `POST /v1/collect` (see [`super::collect`]),
-//! and reloads when the directory changes (its files' names, sizes and modification times are
-//! polled). Runs a single-threaded tokio runtime; directory scans are small blocking reads on
-//! that thread.
+//! and rescans the directory every `--poll-ms` on a thread of its own, keeping the last good
+//! plan of every file that fails to read or parse (see [`super::catalog`]). Requests run on a
+//! single-threaded tokio runtime.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use clap::Args;
+use trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
 use trackgate_delivery::Keyring;
 
+use super::catalog::{Scan, Scanner};
 use super::collect::{Collector, DEFAULT_MAX_BODY_BYTES};
 use super::read_keyring;
-use super::server::{load_catalog, router, ServerState};
+use super::server::{router, ServerState};
 use crate::Failure;
 
 /// Arguments of `trackgate serve`.
@@ -45,24 +47,6 @@ pub struct ServeArgs {
     collect_max_bytes: usize,
 }
 
-type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
-
-fn fingerprint(directory: &Path) -> Fingerprint {
-    let mut files: Fingerprint = std::fs::read_dir(directory)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter_map(|entry| {
-                    let metadata = entry.metadata().ok()?;
-                    Some((entry.path(), metadata.len(), metadata.modified().ok()))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
-}
-
 /// Whether `file` would be created directly in `directory` (compared after resolving links).
 fn inside(file: &Path, directory: &Path) -> bool {
     let parent = match file.parent() {
@@ -75,19 +59,39 @@ fn inside(file: &Path, directory: &Path) -> bool {
     }
 }
 
-fn reload(state: &ServerState, directory: &Path, keyring: Option<&Keyring>) {
-    let (catalog, problems) = load_catalog(directory, keyring);
-    for problem in problems {
-        eprintln!("trackgate serve: {problem}");
+/// Rescans `scanner`'s directory every `poll` on its own thread (reads of up to the envelope cap
+/// never hold up requests) and swaps each result into `state`. Logs problems and the served
+/// set when they differ from the previous scan's, so a lasting problem is logged once.
+fn watch(state: Arc<ServerState>, mut scanner: Scanner, poll: Duration, mut last: Logged) -> std::io::Result<()> {
+    std::thread::Builder::new().name("trackgate-scan".to_owned()).spawn(move || loop {
+        std::thread::sleep(poll);
+        last = publish(&state, scanner.scan(), &last);
+    })?;
+    Ok(())
+}
+
+/// What the previous scan logged.
+#[derive(Default, PartialEq, Eq)]
+struct Logged {
+    problems: Vec<String>,
+    summary: String,
+}
+
+fn publish(state: &ServerState, scan: Scan, last: &Logged) -> Logged {
+    let logged = Logged { problems: scan.problems, summary: scan.catalog.summary() };
+    if logged.problems != last.problems {
+        for problem in &logged.problems {
+            eprintln!("trackgate serve: {problem}");
+        }
+        if logged.problems.is_empty() {
+            eprintln!("trackgate serve: rescan complete: no file skipped");
+        }
     }
-    let mut scopes: Vec<String> = catalog
-        .plans
-        .iter()
-        .map(|((app, env), plan)| format!("{app}/{env} v{} ({})", plan.version, plan.file.display()))
-        .collect();
-    scopes.sort();
-    eprintln!("trackgate serve: serving {} plan(s): {}", scopes.len(), scopes.join(", "));
-    state.replace(catalog);
+    if logged.summary != last.summary {
+        eprintln!("trackgate serve: {}", logged.summary);
+    }
+    state.replace(scan.catalog);
+    logged
 }
 
 /// Runs `trackgate serve` until interrupted.
@@ -119,28 +123,15 @@ async fn serve(args: &ServeArgs, keyring: Option<Keyring>) -> Result<(), Failure
         state = state.with_collector(collector);
     }
     let state = Arc::new(state);
-    let mut seen = fingerprint(&args.dir);
-    reload(&state, &args.dir, keyring.as_ref());
+    let mut scanner = Scanner::new(&args.dir, keyring, DEFAULT_MAX_ENVELOPE_BYTES);
+    let logged = publish(&state, scanner.scan(), &Logged::default());
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .map_err(|error| Failure::error(format!("cannot listen on {}: {error}", args.addr)))?;
     let address = listener.local_addr().map_err(|error| Failure::error(error.to_string()))?;
     eprintln!("trackgate serve: listening on http://{address}");
-    let watcher = {
-        let (state, directory, poll) =
-            (Arc::clone(&state), args.dir.clone(), Duration::from_millis(args.poll_ms.max(50)));
-        async move {
-            loop {
-                tokio::time::sleep(poll).await;
-                let now = fingerprint(&directory);
-                if now != seen {
-                    seen = now;
-                    reload(&state, &directory, keyring.as_ref());
-                }
-            }
-        }
-    };
-    tokio::spawn(watcher);
+    watch(Arc::clone(&state), scanner, Duration::from_millis(args.poll_ms.max(50)), logged)
+        .map_err(|error| Failure::error(format!("cannot start the directory watcher: {error}")))?;
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
