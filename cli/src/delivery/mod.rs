@@ -5,6 +5,7 @@
 pub mod build;
 pub mod catalog;
 pub mod collect;
+pub mod connections;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;
