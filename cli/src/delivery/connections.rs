@@ -15,6 +15,7 @@
 //!   closed this long after its previous response was written.
 //! - **Per connection**: HTTP/1 answers one request at a time; the read buffer, and so a request
 //!   head, is capped at [`MAX_HEAD_BYTES`] (larger: 431) and at [`MAX_HEADERS`] header fields.
+//! - **Accept queue**: [`ACCEPT_BACKLOG`] connections (capped by the kernel's `somaxconn`).
 //! - **Accept errors** (`EMFILE`, `ENFILE`, `ENOBUFS`, ...) never end the loop: it logs, waits
 //!   (10 ms, doubling to 1 s while errors continue) and accepts again.
 //!
@@ -53,6 +54,10 @@ pub const RESERVED_FILES: usize = 32;
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// Most header fields in one request.
 pub const MAX_HEADERS: usize = 64;
+/// Connections the kernel may queue before they are accepted (capped by `somaxconn`). The
+/// standard library's 128 overflows when a flood of reconnections arrives at once, and an
+/// overflowing queue drops the SYNs of real clients, which retry only a second later.
+pub const ACCEPT_BACKLOG: u32 = 1024;
 
 const MIN_ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_ACCEPT_BACKOFF: Duration = Duration::from_secs(1);
@@ -68,6 +73,15 @@ pub struct Limits {
     pub header_timeout: Duration,
     /// Time a kept-alive connection may wait for its next request.
     pub idle_timeout: Duration,
+}
+
+/// A listening socket on `address` with an [`ACCEPT_BACKLOG`]-deep accept queue.
+pub fn listen(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if address.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(ACCEPT_BACKLOG)
 }
 
 /// `requested` connections, lowered to fit the process's open-file limit; with the reason when

@@ -222,8 +222,7 @@ async fn serve(args: &ServeArgs, keyring: Option<Keyring>) -> Result<(), Failure
     let state = Arc::new(state);
     let mut scanner = Scanner::new(&args.dir, keyring, DEFAULT_MAX_ENVELOPE_BYTES);
     let logged = publish(&state, scanner.scan(), &Logged::default());
-    let listener = tokio::net::TcpListener::bind(args.addr)
-        .await
+    let listener = connections::listen(args.addr)
         .map_err(|error| Failure::error(format!("cannot listen on {}: {error}", args.addr)))?;
     let address = listener.local_addr().map_err(|error| Failure::error(error.to_string()))?;
     eprintln!("trackgate serve: listening on http://{address}");
