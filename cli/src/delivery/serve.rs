@@ -40,11 +40,13 @@ pub struct ServeArgs {
     /// Serve only envelopes that verify with these public keys.
     #[arg(long = "pubkey")]
     public_keys: Vec<PathBuf>,
-    /// How often to look for changes in the directory, in milliseconds.
+    /// How often to rescan the directory, in milliseconds. A file that fails to read or parse
+    /// keeps being served as it last was when good.
     #[arg(long, default_value_t = 1000)]
     poll_ms: u64,
     /// Accept uploads (kept events and drop reports, JSON or NDJSON) on `POST /v1/collect` and
-    /// append them to FILE, one JSON object per line. Keep FILE outside DIR.
+    /// append them to FILE, one JSON object per line. Refused when FILE resolves into DIR
+    /// (links and `..` followed).
     #[arg(long, value_name = "FILE")]
     collect: Option<PathBuf>,
     /// Largest upload body `POST /v1/collect` accepts, in bytes (larger: 413).
