@@ -223,6 +223,7 @@ fn concurrent_large_uploads_stay_within_the_memory_budget() {
     let peak = peak_rss_kib(server.pid());
 
     let accepted = statuses.iter().filter(|status| **status == Some(204)).count();
+    eprintln!("peak RSS {peak} KiB, {before} KiB before the uploads");
     let refused = statuses.iter().filter(|status| matches!(status, Some(503) | None)).count();
     assert!(
         statuses.iter().all(|status| matches!(status, Some(204 | 503 | 507) | None)),
@@ -230,8 +231,9 @@ fn concurrent_large_uploads_stay_within_the_memory_budget() {
     );
     assert!(accepted > 0, "no upload was accepted: {statuses:?}");
     assert!(refused > 0, "the budget never refused an upload: {statuses:?}");
-    // Unbounded, 100 concurrent 1 MiB bodies plus their parsed lines take well over 200 MiB.
-    assert!(peak < before + 96 * 1024, "peak RSS {peak} KiB (before the load: {before} KiB)");
+    // Measured: about +11 MiB with this budget; about +107 MiB with the budget lifted to 1 GiB
+    // (the single-threaded server cannot take in all 100 bodies at once, but holds many).
+    assert!(peak < before + 48 * 1024, "peak RSS {peak} KiB (before the load: {before} KiB)");
     let size = std::fs::metadata(&file).unwrap().len();
     assert!(size <= 64 << 20, "the collect file grew to {size} bytes");
 }
