@@ -65,7 +65,7 @@ fn assert_serves(server: &ServeProcess, expected: &[u8]) {
 }
 
 #[test]
-fn a_directory_moved_away_or_unreadable_keeps_the_last_good_plans() {
+fn a_directory_moved_away_replaced_or_unreadable_keeps_the_last_good_plans() {
     let directory = scratch("moved");
     let plans = directory.join("plans");
     let v1 = envelope(&directory, "shop", 1);
@@ -79,6 +79,12 @@ fn a_directory_moved_away_or_unreadable_keeps_the_last_good_plans() {
     let line = server.wait_for_log("cannot read the directory", WAIT);
     assert!(line.contains("still serving the last good plans"), "{line}");
     assert_serves(&server, &v1);
+
+    // A file where the directory was: listing fails differently (not a directory).
+    std::fs::write(&plans, b"not a directory").unwrap();
+    server.wait_for_log("Not a directory", WAIT);
+    assert_serves(&server, &v1);
+    std::fs::remove_file(&plans).unwrap();
 
     std::fs::rename(&moved, &plans).unwrap();
     server.wait_for_log("rescan complete: no file skipped", WAIT);

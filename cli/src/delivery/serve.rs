@@ -174,8 +174,10 @@ struct Logged {
     summary: String,
 }
 
+/// Swaps the scan's catalogue in, then logs (so a logged line is already true for requests).
 fn publish(state: &ServerState, scan: Scan, last: &Logged) -> Logged {
     let logged = Logged { problems: scan.problems, summary: scan.catalog.summary() };
+    state.replace(scan.catalog);
     if logged.problems != last.problems {
         for problem in &logged.problems {
             eprintln!("trackgate serve: {problem}");
@@ -187,7 +189,6 @@ fn publish(state: &ServerState, scan: Scan, last: &Logged) -> Logged {
     if logged.summary != last.summary {
         eprintln!("trackgate serve: {}", logged.summary);
     }
-    state.replace(scan.catalog);
     logged
 }
 
