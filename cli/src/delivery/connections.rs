@@ -5,8 +5,8 @@
 //!   lowered at startup to fit the process's open-file limit (minus [`RESERVED_FILES`]). When a
 //!   new connection arrives at the cap, the connection that has been idle longest (no request in
 //!   progress: still waiting for its first request head, or a kept-alive connection between
-//!   requests) is closed to make room; if every connection is mid-request, the new one is closed
-//!   at once. So clients that trickle header bytes, or hold idle keep-alives, cannot keep a real
+//!   requests) is closed to make room (if a request began on it meanwhile, once that request is
+//!   answered); if every connection is mid-request, the new one is closed at once. So clients that trickle header bytes, or hold idle keep-alives, cannot keep a real
 //!   client (which sends its request at once) out.
 //! - **Header timeout** (`--header-timeout`, hyper's `header_read_timeout`): a request head must
 //!   be complete within this time of the connection becoming ready for it (accepted, or the
@@ -349,7 +349,12 @@ async fn run_connection(
             _ = served.as_mut() => return,
             () = connection.wake.notified() => {
                 if connection.evicted.load(Ordering::Acquire) {
-                    return;
+                    // Chosen while idle, but a request may have begun since: let it finish (the
+                    // end of its response wakes this task again), then close.
+                    if !connection.busy.load(Ordering::Acquire) {
+                        return;
+                    }
+                    served.as_mut().graceful_shutdown();
                 }
             }
             // Past the deadline computed above; a request that started and ended meanwhile moved
