@@ -12,7 +12,8 @@
 //!   be complete within this time of the connection becoming ready for it (accepted, or the
 //!   previous response written); otherwise the connection is closed.
 //! - **Idle timeout** (`--idle-timeout`): a kept-alive connection with no request in progress is
-//!   closed this long after its previous response was written.
+//!   closed this long after its previous response was written. The header timeout runs from
+//!   that moment too, so the smaller of the two bounds an idle keep-alive.
 //! - **Per connection**: HTTP/1 answers one request at a time; the read buffer, and so a request
 //!   head, is capped at [`MAX_HEAD_BYTES`] (larger: 431) and at [`MAX_HEADERS`] header fields.
 //! - **Accept queue**: [`ACCEPT_BACKLOG`] connections (capped by the kernel's `somaxconn`).

@@ -71,7 +71,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = DEFAULT_HEADER_TIMEOUT_SECS, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     header_timeout: u64,
-    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    /// Seconds a kept-alive connection may wait for its next request before it is closed (the
+    /// header timeout also runs from the previous response, so the smaller of the two applies).
     #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT_SECS, value_name = "SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     idle_timeout: u64,
