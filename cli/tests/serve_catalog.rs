@@ -145,6 +145,12 @@ fn an_envelope_truncated_in_place_or_replaced_by_garbage_keeps_its_last_good_ver
     std::fs::write(&file, &v2).unwrap();
     server.wait_for_log("serving 2 plan(s): games/prod v1", WAIT);
     assert_serves(&server, &v2);
+
+    // Deleting a file is how a plan is withdrawn: a complete listing without it drops it.
+    std::fs::remove_file(plans.join("games.tgplan")).unwrap();
+    server.wait_for_log("serving 1 plan(s): shop/prod v2", WAIT);
+    let (status, _) = http_get(server.address(), "/v1/plans/games/prod", WAIT).unwrap();
+    assert_eq!(status, 404);
     assert!(!server.log().contains("serving 0 plan(s)"), "the catalogue was emptied:\n{}", server.log());
 }
 

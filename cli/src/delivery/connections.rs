@@ -89,7 +89,7 @@ pub fn listen(address: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// it was lowered.
 pub fn fit_to_file_limit(requested: usize) -> (usize, Option<String>) {
     let Some(limit) = open_file_limit() else { return (requested, None) };
-    let room = if limit > 2 * RESERVED_FILES { limit - RESERVED_FILES } else { (limit / 2).max(1) };
+    let room = room_for_connections(limit);
     if requested <= room {
         return (requested, None);
     }
@@ -98,6 +98,16 @@ pub fn fit_to_file_limit(requested: usize) -> (usize, Option<String>) {
         limit - room
     );
     (room, Some(reason))
+}
+
+/// Connections that fit under an open-file limit of `limit`: all but [`RESERVED_FILES`], or half
+/// when the limit is that small (at least one).
+fn room_for_connections(limit: usize) -> usize {
+    if limit > 2 * RESERVED_FILES {
+        limit - RESERVED_FILES
+    } else {
+        (limit / 2).max(1)
+    }
 }
 
 /// The soft open-file limit, from `/proc/self/limits` (Linux; elsewhere none is assumed).
@@ -366,6 +376,27 @@ async fn run_connection(
                     return;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connections_leave_room_for_other_files() {
+        assert_eq!(room_for_connections(256), 224);
+        assert_eq!(room_for_connections(1024), 992);
+        assert_eq!(room_for_connections(64), 32);
+        assert_eq!(room_for_connections(10), 5);
+        assert_eq!(room_for_connections(1), 1);
+    }
+
+    #[test]
+    fn the_open_file_limit_is_read_on_linux() {
+        if cfg!(target_os = "linux") {
+            assert!(open_file_limit().is_some_and(|limit| limit > 0));
         }
     }
 }
