@@ -46,6 +46,7 @@ enum Command {
     /// Show what changes between two plans (JSON or envelopes).
     Diff(delivery::diff::DiffArgs),
     /// Serve the newest signed plan per app and env from a directory over HTTP.
+    #[command(after_long_help = delivery::serve::EXAMPLE)]
     Serve(delivery::serve::ServeArgs),
     /// Fetch, verify and store a plan as a device would (exit 1 if refused).
     Fetch(delivery::fetch::FetchArgs),

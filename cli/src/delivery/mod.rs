@@ -3,7 +3,9 @@
 //! `trackgate-delivery` and `docs/config-delivery.md`.
 
 pub mod build;
+pub mod catalog;
 pub mod collect;
+pub mod connections;
 pub mod diff;
 pub mod fetch;
 pub mod inspect;

@@ -4,45 +4,22 @@
 //! `GET /v1/plans/{app}/{env}` serves the newest signed envelope for that scope with a strong
 //! `ETag`, answers 304 when `If-None-Match` matches, and sets `Cache-Control: max-age`.
 //! `POST /v1/collect` appends uploaded events and drop reports to a file when the server has a
-//! collector (see [`super::collect`]). Every request is logged to stderr. The catalog is an
-//! immutable snapshot swapped whole on reload.
+//! collector (see [`super::collect`]). Every request is logged to stderr. The catalog (see
+//! [`super::catalog`]) is an immutable snapshot swapped whole after each rescan.
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path as UrlPath, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use trackgate_delivery::envelope::{envelope_digest, to_hex, DEFAULT_MAX_ENVELOPE_BYTES};
-use trackgate_delivery::{parse_envelope, verify_envelope, Keyring, VerifyContext, VerifyPolicy};
 
+use super::catalog::Catalog;
 use super::collect::{collect, Collector};
-
-/// One envelope ready to serve.
-#[derive(Debug, Clone)]
-pub struct ServedPlan {
-    /// The exact file bytes.
-    pub bytes: Bytes,
-    /// Strong entity tag: quoted hex of the first 16 bytes of SHA-256 of the bytes.
-    pub etag: String,
-    /// The config version.
-    pub version: u64,
-    /// Where it came from.
-    pub file: PathBuf,
-}
-
-/// The newest envelope per (app, env).
-#[derive(Debug, Default)]
-pub struct Catalog {
-    /// Plans by scope.
-    pub plans: HashMap<(String, String), ServedPlan>,
-}
 
 /// Shared server state.
 #[derive(Debug)]
@@ -76,72 +53,6 @@ impl ServerState {
 
     fn catalog(&self) -> Arc<Catalog> {
         Arc::clone(&self.catalog.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
-    }
-}
-
-/// Scans `directory` (not recursively) for envelopes; with a keyring, files whose signature
-/// does not verify are skipped. Returns the catalog and one line per skipped file.
-pub fn load_catalog(directory: &Path, keyring: Option<&Keyring>) -> (Catalog, Vec<String>) {
-    let mut catalog = Catalog::default();
-    let mut problems = Vec::new();
-    let entries = match std::fs::read_dir(directory) {
-        Ok(entries) => entries,
-        Err(error) => return (catalog, vec![format!("cannot read {}: {error}", directory.display())]),
-    };
-    let mut paths: Vec<PathBuf> = entries.flatten().map(|entry| entry.path()).filter(|path| path.is_file()).collect();
-    paths.sort();
-    for path in paths {
-        if path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.')) {
-            continue;
-        }
-        match read_envelope(&path, keyring) {
-            Ok((scope, plan)) => insert_newest(&mut catalog, scope, plan, &mut problems),
-            Err(problem) => problems.push(format!("skipping {}: {problem}", path.display())),
-        }
-    }
-    (catalog, problems)
-}
-
-fn read_envelope(path: &Path, keyring: Option<&Keyring>) -> Result<((String, String), ServedPlan), String> {
-    let bytes = std::fs::read(path).map_err(|error| error.to_string())?;
-    let envelope = parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).map_err(|error| error.to_string())?;
-    let header = &envelope.header;
-    if let Some(keyring) = keyring {
-        let context = VerifyContext {
-            keyring,
-            app: &header.app,
-            env: &header.env,
-            floor: None,
-            now: 0,
-            check_time: false,
-            policy: VerifyPolicy::default(),
-        };
-        verify_envelope(&bytes, &context).map_err(|error| error.to_string())?;
-    }
-    let etag = format!("\"{}\"", to_hex(&envelope_digest(&bytes)[..16]));
-    let scope = (header.app.clone(), header.env.clone());
-    let version = header.config_version;
-    Ok((scope, ServedPlan { bytes: Bytes::from(bytes), etag, version, file: path.to_owned() }))
-}
-
-fn insert_newest(catalog: &mut Catalog, scope: (String, String), plan: ServedPlan, problems: &mut Vec<String>) {
-    match catalog.plans.get(&scope) {
-        Some(existing) if existing.version > plan.version => {}
-        Some(existing) if existing.version == plan.version && existing.bytes != plan.bytes => {
-            // Devices would refuse the second one as equivocation; serve neither silently.
-            problems.push(format!(
-                "{} and {} both claim {}/{} version {} with different bytes; serving {}",
-                existing.file.display(),
-                plan.file.display(),
-                scope.0,
-                scope.1,
-                plan.version,
-                existing.file.display()
-            ));
-        }
-        _ => {
-            catalog.plans.insert(scope, plan);
-        }
     }
 }
 

@@ -5,10 +5,12 @@
 // Each test file is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// What one run of the binary produced.
 pub struct Run {
@@ -84,40 +86,102 @@ pub fn path(path: &Path) -> &str {
 }
 
 /// A running `trackgate serve` on a free 127.0.0.1 port, killed (by its own pid) when dropped.
+/// Its stderr is kept line by line, so tests can wait for what it logs.
 pub struct ServeProcess {
     child: Child,
     /// `http://127.0.0.1:PORT`, as the server announced it.
     pub base_url: String,
+    log: Arc<(Mutex<Vec<String>>, Condvar)>,
+    /// Lines before this index were already matched by [`ServeProcess::wait_for_log`].
+    cursor: usize,
 }
 
 impl ServeProcess {
     /// Starts `trackgate serve ARGUMENTS... --addr 127.0.0.1:0` and waits for the address it
     /// announces on stderr.
     pub fn start(arguments: &[&str]) -> ServeProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trackgate"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_trackgate"));
+        command.arg("serve").args(arguments).args(["--addr", "127.0.0.1:0"]);
+        ServeProcess::spawn(command)
+    }
+
+    /// Starts `trackgate serve ARGUMENTS... --addr 127.0.0.1:0` with at most `files` open file
+    /// descriptors (`ulimit -n`, through `sh`, which then `exec`s the server: same pid).
+    pub fn start_with_file_limit(files: u32, arguments: &[&str]) -> ServeProcess {
+        let mut command = Command::new("sh");
+        command
+            .args(["-c", &format!("ulimit -n {files} && exec \"$0\" \"$@\"")])
+            .arg(env!("CARGO_BIN_EXE_trackgate"))
             .arg("serve")
             .args(arguments)
-            .args(["--addr", "127.0.0.1:0"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts the server");
+            .args(["--addr", "127.0.0.1:0"]);
+        ServeProcess::spawn(command)
+    }
+
+    /// Spawns `command` (a `trackgate serve` that listens on port 0) and waits for its address.
+    pub fn spawn(mut command: Command) -> ServeProcess {
+        let mut child = command.stderr(Stdio::piped()).spawn().expect("starts the server");
         let stderr = child.stderr.take().expect("stderr is piped");
+        let log: Arc<(Mutex<Vec<String>>, Condvar)> = Arc::default();
         let (sender, receiver) = std::sync::mpsc::channel();
         // Keeps draining stderr (the request log) so the server never blocks on a full pipe.
+        let shared = Arc::clone(&log);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(address) = line.strip_prefix("trackgate serve: listening on ") {
                     let _ = sender.send(address.to_owned());
                 }
+                let (lines, added) = &*shared;
+                lines.lock().unwrap_or_else(PoisonError::into_inner).push(line);
+                added.notify_all();
             }
         });
-        let base_url = receiver.recv_timeout(Duration::from_secs(20)).expect("server announces its address");
-        ServeProcess { child, base_url }
+        let base_url = match receiver.recv_timeout(Duration::from_secs(20)) {
+            Ok(address) => address,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let lines = log.0.lock().unwrap_or_else(PoisonError::into_inner);
+                panic!("the server did not announce its address; stderr:\n{}", lines.join("\n"));
+            }
+        };
+        ServeProcess { child, base_url, log, cursor: 0 }
     }
 
     /// `127.0.0.1:PORT`, for raw TCP requests.
     pub fn address(&self) -> &str {
         self.base_url.strip_prefix("http://").unwrap_or(&self.base_url)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (at most `timeout`) for a stderr line containing `needle` after the last line
+    /// matched by a previous call, and returns it; fails the test with the log if none comes.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) -> String {
+        let deadline = Instant::now() + timeout;
+        let (lines, added) = &*self.log;
+        let mut lines = lines.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if let Some(offset) = lines[self.cursor..].iter().position(|line| line.contains(needle)) {
+                self.cursor += offset + 1;
+                return lines[self.cursor - 1].clone();
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no log line containing {needle:?} within {timeout:?}; log:\n{}",
+                lines.join("\n")
+            );
+            lines = added.wait_timeout(lines, left).unwrap_or_else(PoisonError::into_inner).0;
+        }
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        self.log.0.lock().unwrap_or_else(PoisonError::into_inner).join("\n")
     }
 }
 
@@ -126,4 +190,28 @@ impl Drop for ServeProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// One HTTP/1.1 `GET` (with `Connection: close`) over a fresh connection, every step bounded
+/// by `timeout`: the status and the body (read to the end of the connection).
+pub fn http_get(address: &str, target: &str, timeout: Duration) -> std::io::Result<(u16, Vec<u8>)> {
+    let socket: std::net::SocketAddr =
+        address.parse().map_err(|_| std::io::Error::other(format!("bad address {address}")))?;
+    let mut stream = TcpStream::connect_timeout(&socket, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(stream, "GET {target} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer)?;
+    let split = answer
+        .windows(4)
+        .position(|window| window == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other(format!("no HTTP head in {} bytes", answer.len())))?;
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
+    Ok((status, answer[split + 4..].to_vec()))
 }
