@@ -76,6 +76,62 @@ pub(crate) fn parse(source: &str, max_events: usize) -> Result<Node<'_>, SyntaxE
     Ok(node)
 }
 
+/// Where the first member of the top-level `events` object beyond `limit` starts (its key's
+/// opening quote), found by one pass over the bytes that allocates nothing: it follows only
+/// strings and nesting. `None` when there are at most `limit`, or when the text is not shaped
+/// so the pass can tell (an escaped `events` key, broken JSON); [`parse`] checks the limit again
+/// as it reads, so the limit holds either way. This lets a plan with too many events be refused
+/// before a tree is built for any of it.
+pub(crate) fn first_event_beyond(source: &str, limit: usize) -> Option<usize> {
+    let bytes = source.as_bytes();
+    let mut depth = 0usize;
+    let mut index = 0;
+    // The last string seen: where its opening quote is, and its raw content.
+    let mut last_string = (0, &b""[..]);
+    // At depth 1: the colon after the key `events` was just read, its value comes next.
+    let mut events_value_next = false;
+    let mut in_events = false;
+    let mut members = 0usize;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        match byte {
+            b'"' => {
+                let start = index;
+                index += 1;
+                while index < bytes.len() && bytes[index] != b'"' {
+                    index += if bytes[index] == b'\\' { 2 } else { 1 };
+                }
+                last_string = (start, &bytes[start + 1..index.min(bytes.len())]);
+                events_value_next = false;
+            }
+            b':' if depth == 1 => events_value_next = last_string.1 == b"events",
+            b':' if depth == 2 && in_events => {
+                members += 1;
+                if members > limit {
+                    return Some(last_string.0);
+                }
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth == 2 {
+                    in_events = byte == b'{' && events_value_next;
+                }
+                events_value_next = false;
+            }
+            b'}' | b']' => {
+                if depth == 2 {
+                    in_events = false;
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => events_value_next = false,
+        }
+        index += 1;
+    }
+    None
+}
+
 struct Reader<'source> {
     source: &'source str,
     bytes: &'source [u8],
@@ -178,6 +234,8 @@ impl<'source> Reader<'source> {
                 Some(b',') => self.position += 1,
                 Some(b'}') => {
                     self.position += 1;
+                    // Most objects are small: do not keep the growth room of a plan's million.
+                    members.shrink_to_fit();
                     return Ok(Value::Object(members));
                 }
                 _ => return Err(self.unexpected("',' or '}'")),
@@ -415,6 +473,17 @@ mod tests {
         assert!(error.message.contains("more than 2 events"), "{}", error.message);
         assert!(parse(r#"{"events": {"a": {}, "b": {}}, "other": {"a": 1, "b": 2, "c": 3}}"#, 2).is_ok());
         assert!(parse(r#"{"x": {"events": {"a": 1, "b": 2, "c": 3}}}"#, 2).is_ok());
+    }
+
+    #[test]
+    fn the_pre_scan_finds_the_first_event_beyond_the_limit() {
+        let source =
+            r#"{"x": {"events": {"a": 1, "b": 2, "c": 3}}, "events": {"a\"": ":", "b": [1, {"c": 2}], "c": {}}}"#;
+        assert_eq!(first_event_beyond(source, 3), None);
+        assert_eq!(first_event_beyond(source, 2), Some(source.rfind("\"c\"").unwrap()));
+        assert_eq!(first_event_beyond(r#"{"events": 1, "y": {"a": 1, "b": 2}}"#, 1), None);
+        assert_eq!(first_event_beyond(r#"{"events": {"a": 1, "b": "#, 1), Some(20));
+        assert_eq!(first_event_beyond("\"", 0), None);
     }
 
     #[test]

@@ -79,13 +79,20 @@ pub fn parse_plan_bytes(bytes: &[u8]) -> Result<ValidatedPlan, PlanError> {
 /// Reads and validates a plan from JSON text.
 ///
 /// Returns the plan and its warnings, or every problem found, each with JSON path, line:column
-/// and byte offset. Text over [`MAX_PLAN_BYTES`] is refused before parsing, and reading stops
-/// at the first event beyond [`MAX_EVENTS`](crate::plan::MAX_EVENTS).
+/// and byte offset. Text over [`MAX_PLAN_BYTES`] is refused before parsing, and so is a text
+/// with more than [`MAX_EVENTS`] events (found by a scan that builds nothing; the parser
+/// stops at the first event too many as well).
 pub fn parse_plan(source: &str) -> Result<ValidatedPlan, PlanError> {
     if source.len() > MAX_PLAN_BYTES {
         return Err(too_large(source.len()));
     }
     let index = LineIndex::new(source);
+    if let Some(offset) = json::first_event_beyond(source, MAX_EVENTS) {
+        let mut walker = Walker::new(index);
+        let message = format!("more than {MAX_EVENTS} events; at most {MAX_EVENTS} are allowed");
+        walker.report(Severity::Error, "$.events".into(), offset, message);
+        return Err(PlanError { diagnostics: walker.diagnostics });
+    }
     let root = match json::parse(source, MAX_EVENTS) {
         Ok(root) => root,
         Err(syntax) => {
