@@ -79,3 +79,16 @@ fn a_lookup_scans_a_bounded_number_of_bytes_on_a_long_line() {
     // Quadratic placing would scan about half the line per lookup.
     assert!(total_scanned < lookups * 2 * COLUMN_BLOCK);
 }
+
+/// The figure in `docs/performance.md` (not a timed assertion): run with
+/// `cargo test -p trackgate-core --release --test plan_positions -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, run by hand"]
+fn measure_a_one_line_plan_with_300000_problems() {
+    let source = bad_plan(300_000, true);
+    let started = std::time::Instant::now();
+    let error = parse_plan(&source).unwrap_err();
+    let elapsed = started.elapsed();
+    assert_eq!(error.diagnostics.len(), 300_000);
+    println!("{} bytes on one line, 300000 problems placed in {:.2} s", source.len(), elapsed.as_secs_f64());
+}
