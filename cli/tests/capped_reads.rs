@@ -79,3 +79,27 @@ fn an_oversized_key_file_is_refused_unread() {
         "4096-byte cap for a key file",
     );
 }
+
+#[test]
+fn a_two_gigabyte_cached_plan_in_the_fetch_store_is_refused_without_reading_it_whole() {
+    let directory = scratch("capped-store");
+    let (_, public, _) = keygen(&directory.join("keys"));
+    let store = directory.join("store");
+    std::fs::create_dir_all(&store).unwrap();
+    sparse_file(&store.join("plan.bin"), b"TGPLAN\0\0", TWO_GB);
+    // Nothing listens on port 9: the run starts from the store, then the fetch fails.
+    let run = trackgate(&[
+        "fetch",
+        "http://127.0.0.1:9/v1/plans/shop/prod",
+        "--pubkey",
+        path(&public),
+        "--store",
+        path(&store),
+        "--timeout",
+        "2",
+    ]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("before: FailPolicy version 0"), "{}", run.stdout);
+    assert!(run.stdout.contains("store: ") && run.stdout.contains("larger than 8388608 bytes"), "{}", run.stdout);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}

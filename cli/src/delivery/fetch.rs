@@ -106,6 +106,10 @@ pub fn run(args: &FetchArgs) -> Result<(), Failure> {
             .map_err(|error| Failure::error(error.to_string()))?;
     let before = delivery.status();
     outln!("before: {:?} version {}", before.source, before.version);
+    if let Some(problem) = &before.last_error {
+        // A cache that could not be used (too large, corrupt) is said, not silently replaced.
+        outln!("store: {problem}");
+    }
     delivery.refresh_now();
     let outcome = delivery.fetch_if_due(&UreqTransport::new(Duration::from_secs(args.timeout)));
     let result = match &outcome {
