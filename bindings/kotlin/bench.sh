@@ -36,7 +36,7 @@ classpath="$here/target/test-classes:$here/target/classes:$(cat "$here/target/te
 # shellcheck disable=SC2086 # BENCH_JVM_OPTS is a list of JVM options; forks inherit them.
 java -Xms256m -Xmx256m ${BENCH_JVM_OPTS:-} -cp "$classpath" \
     -Djna.library.path="$target/release" \
-    -Dbench.envelope="$work/plan.tgplan" -Dbench.publicKey="$work/keys/public.key" \
+    -Dbench.envelope="$work/plan.tgplan" -Dbench.publicKey="$work/keys/public.hex" \
     -Dbench.forks="${BENCH_FORKS:-3}" -Dbench.warmups="${BENCH_WARMUPS:-3}" \
     -Dbench.iterations="${BENCH_ITERATIONS:-5}" -Dbench.iterationMillis="${BENCH_ITERATION_MILLIS:-1000}" \
     -Dbench.batch="${BENCH_BATCH:-1000}" \

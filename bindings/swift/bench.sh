@@ -55,4 +55,4 @@ echo "Date: $(date -u +%Y-%m-%d). Rust: $(rustc --version | cut -d' ' -f2) --rel
 echo
 "$swift_env" run "${binds[@]}" --env "LD_LIBRARY_PATH=$lib_dir" "$repo" -- \
   bindings/swift/.build/release/TrackgateBench --envelope "$work/plan.tgp" \
-  --public-key "$(cat "$work/key/public.key")" --store "$work/store" "$@"
+  --public-key "$(tr -d '[:space:]' <"$work/key/public.hex")" --store "$work/store" "$@"

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -93,10 +93,8 @@ pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     } else {
         render_text(&summary).map_err(|_| Failure::error("cannot format the summary"))?
     };
-    std::io::stdout()
-        .lock()
-        .write_all(output.as_bytes())
-        .map_err(|error| Failure::error(format!("cannot write the summary: {error}")))
+    out!("{output}");
+    Ok(())
 }
 
 /// The plan to run and where it came from, with the `--shed-below` override applied.

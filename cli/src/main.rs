@@ -1,15 +1,20 @@
 //! `trackgate`: the command-line tools around the gate.
 //!
 //! Each subcommand lives in its own module; this file only parses arguments and maps results to
-//! exit codes (0 success, 1 the input was refused, 2 usage or I/O error).
+//! exit codes (0 success, 1 the input was refused, 2 usage or I/O error, 141 stdout's reader
+//! closed the pipe).
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[macro_use]
+mod output;
+
 mod delivery;
 mod demo;
 mod etl;
+mod files;
 mod format;
 mod report;
 mod validate;
@@ -31,12 +36,16 @@ enum Command {
     /// Print the JSON Schema of the plan format (for editors).
     Schema,
     /// Apply a plan to NDJSON events on the server: keep, tag with priority and weight, count.
+    ///
+    /// Kept events go to stdout (or OUTPUT); a summary line (lines, kept, dropped, malformed)
+    /// goes to stderr at the end. Example: `trackgate filter --plan plan.json events.ndjson.gz
+    /// kept.ndjson`.
     Filter(etl::filter::FilterArgs),
     /// Write the plan as code for other engines: `export spark` gives Spark SQL or PySpark.
     Export(etl::export_spark::ExportArgs),
     /// Governance cost report from filter stats and SDK drop reports: text, JSON or HTML.
     Report(report::ReportArgs),
-    /// Create a publisher key pair (signing.key, mode 0600, and public.key).
+    /// Create a publisher key pair (signing.key, mode 0600; public.key; public.hex for apps).
     Keygen(delivery::keygen::KeygenArgs),
     /// Validate, encode and sign a plan into an envelope devices accept.
     #[command(disable_version_flag = true)]
@@ -52,7 +61,8 @@ enum Command {
     Fetch(delivery::fetch::FetchArgs),
 }
 
-/// A command's failure: the message to print and the exit code.
+/// A command's failure: the message to print and the exit code (141, with no message, when
+/// stdout's reader closed the pipe: see `output`).
 pub struct Failure {
     /// Exit code: 1 for refused input, 2 for usage or I/O errors.
     pub code: u8,

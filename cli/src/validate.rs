@@ -5,22 +5,25 @@ use std::path::PathBuf;
 use clap::Args;
 use trackgate_core::{parse_plan_bytes, Diagnostic, Plan};
 
+use crate::files::{read_capped, PLAN_CAP};
+use crate::output::Output;
 use crate::Failure;
 
 /// Arguments of `trackgate validate`.
 #[derive(Args)]
 pub struct ValidateArgs {
-    /// The plan JSON file.
+    /// The plan JSON file (at most 128 MiB, refused unread above; docs/plan.md, size limits).
+    /// Example: `trackgate validate plan.json`.
     plan: PathBuf,
     /// Print the problems as JSON instead of text.
     #[arg(long)]
     json: bool,
 }
 
-/// Reads a plan file, refusing unreadable files (exit 2) and invalid plans (exit 1).
+/// Reads a plan file, refusing unreadable files (exit 2), files over the plan size cap and
+/// invalid plans (exit 1).
 pub fn read_plan(path: &std::path::Path) -> Result<(Plan, Vec<Diagnostic>), Failure> {
-    let bytes =
-        std::fs::read(path).map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))?;
+    let bytes = read_capped(path, PLAN_CAP, "plan")?;
     match parse_plan_bytes(&bytes) {
         Ok(validated) => Ok((validated.plan, validated.warnings)),
         Err(error) => {
@@ -35,8 +38,7 @@ pub fn read_plan(path: &std::path::Path) -> Result<(Plan, Vec<Diagnostic>), Fail
 
 /// Runs `trackgate validate`.
 pub fn run(args: &ValidateArgs) -> Result<(), Failure> {
-    let bytes = std::fs::read(&args.plan)
-        .map_err(|error| Failure::error(format!("cannot read {}: {error}", args.plan.display())))?;
+    let bytes = read_capped(&args.plan, PLAN_CAP, "plan")?;
     let (valid, diagnostics, plan) = match parse_plan_bytes(&bytes) {
         Ok(validated) => (true, validated.warnings, Some(validated.plan)),
         Err(error) => (false, error.diagnostics, None),
@@ -49,13 +51,14 @@ pub fn run(args: &ValidateArgs) -> Result<(), Failure> {
             "version": plan.as_ref().map(|plan| plan.version),
             "diagnostics": diagnostics,
         });
-        println!("{}", serde_json::to_string_pretty(&output).map_err(|error| Failure::error(error.to_string()))?);
+        outln!("{}", serde_json::to_string_pretty(&output).map_err(|error| Failure::error(error.to_string()))?);
     } else {
+        let mut output = Output::new();
         for diagnostic in &diagnostics {
-            println!("{}:{diagnostic}", args.plan.display());
+            output.line(format_args!("{}:{diagnostic}", args.plan.display()))?;
         }
         match &plan {
-            Some(plan) => println!(
+            Some(plan) => output.line(format_args!(
                 "{}: valid plan for {}/{} version {} with {} events ({} warning(s))",
                 args.plan.display(),
                 plan.app,
@@ -63,12 +66,13 @@ pub fn run(args: &ValidateArgs) -> Result<(), Failure> {
                 plan.version,
                 plan.events.len(),
                 diagnostics.len()
-            ),
+            ))?,
             None => {
                 let errors = diagnostics.iter().filter(|diagnostic| diagnostic.is_error()).count();
-                println!("{}: invalid plan, {errors} error(s)", args.plan.display());
+                output.line(format_args!("{}: invalid plan, {errors} error(s)", args.plan.display()))?;
             }
         }
+        output.finish()?;
     }
     if valid {
         Ok(())
@@ -79,7 +83,7 @@ pub fn run(args: &ValidateArgs) -> Result<(), Failure> {
 
 /// Runs `trackgate schema`.
 pub fn print_schema() -> Result<(), Failure> {
-    println!("{}", plan_schema_json());
+    outln!("{}", plan_schema_json());
     Ok(())
 }
 

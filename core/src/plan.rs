@@ -18,8 +18,15 @@ use crate::sampling::PARTS_PER_MILLION;
 /// The plan schema version this build reads and writes.
 pub const PLAN_SCHEMA_VERSION: u32 = 1;
 
-/// The most events a plan may hold.
+/// The most events a plan may hold (twice the 500,000-event scale plans are tested at).
+/// JSON readers stop at the first event beyond it; `Plan::check` refuses larger plans from any
+/// source.
 pub const MAX_EVENTS: usize = 1_000_000;
+
+/// The largest plan JSON text accepted, in bytes (128 MiB): room for 500,000 events of about
+/// 260 bytes each (name, rules, owner and a description). Readers refuse a larger file from its
+/// size, before reading it (`docs/plan.md`, size limits).
+pub const MAX_PLAN_BYTES: usize = 128 * 1024 * 1024;
 
 /// The longest salt accepted, in bytes.
 pub const MAX_SALT_BYTES: usize = 256;

@@ -10,6 +10,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::json::{self, LineIndex, Member, Node, Value};
 use crate::plan::{
     event_path, Defaults, EventRule, EventStatus, Plan, Priority, RateLimit, SampleRate, UnregisteredPolicy,
+    MAX_EVENTS, MAX_PLAN_BYTES,
 };
 
 /// A plan that passed validation, with the warnings it still has.
@@ -42,8 +43,24 @@ fn summary(diagnostics: &[Diagnostic]) -> String {
     text
 }
 
+/// The refusal of a plan text over [`MAX_PLAN_BYTES`], before anything is parsed.
+fn too_large(length: usize) -> PlanError {
+    let mut diagnostic = Diagnostic::new(
+        Severity::Error,
+        "$",
+        format!("the plan is {length} bytes; at most {MAX_PLAN_BYTES} are allowed (docs/plan.md, size limits)"),
+    );
+    diagnostic.offset = Some(MAX_PLAN_BYTES);
+    PlanError { diagnostics: vec![diagnostic] }
+}
+
 /// Reads and validates a plan from UTF-8 bytes (a file's contents).
+///
+/// Text over [`MAX_PLAN_BYTES`] is refused before it is decoded or parsed.
 pub fn parse_plan_bytes(bytes: &[u8]) -> Result<ValidatedPlan, PlanError> {
+    if bytes.len() > MAX_PLAN_BYTES {
+        return Err(too_large(bytes.len()));
+    }
     match std::str::from_utf8(bytes) {
         Ok(text) => parse_plan(text),
         Err(error) => {
@@ -62,14 +79,25 @@ pub fn parse_plan_bytes(bytes: &[u8]) -> Result<ValidatedPlan, PlanError> {
 /// Reads and validates a plan from JSON text.
 ///
 /// Returns the plan and its warnings, or every problem found, each with JSON path, line:column
-/// and byte offset.
+/// and byte offset. Text over [`MAX_PLAN_BYTES`] is refused before parsing, and so is a text
+/// with more than [`MAX_EVENTS`] events (found by a scan that builds nothing; the parser
+/// stops at the first event too many as well).
 pub fn parse_plan(source: &str) -> Result<ValidatedPlan, PlanError> {
+    if source.len() > MAX_PLAN_BYTES {
+        return Err(too_large(source.len()));
+    }
     let index = LineIndex::new(source);
-    let root = match json::parse(source) {
+    if let Some(offset) = json::first_event_beyond(source, MAX_EVENTS) {
+        let mut walker = Walker::new(index);
+        let message = format!("more than {MAX_EVENTS} events; at most {MAX_EVENTS} are allowed");
+        walker.report(Severity::Error, "$.events".into(), offset, message);
+        return Err(PlanError { diagnostics: walker.diagnostics });
+    }
+    let root = match json::parse(source, MAX_EVENTS) {
         Ok(root) => root,
         Err(syntax) => {
             let mut walker = Walker::new(index);
-            walker.report(Severity::Error, "$".into(), syntax.offset, syntax.message);
+            walker.report(Severity::Error, syntax.path.into(), syntax.offset, syntax.message);
             return Err(PlanError { diagnostics: walker.diagnostics });
         }
     };

@@ -136,7 +136,7 @@ impl Keyring {
         Ok(id)
     }
 
-    /// Trusts a public key given as 64 hex digits (the CLI's `public.key` file format).
+    /// Trusts a public key given as 64 hex digits (the `public.hex` file of `trackgate keygen`).
     pub fn add_hex(&mut self, text: &str) -> Result<KeyId, KeyError> {
         let bytes = from_hex(text).ok_or(KeyError::NotHex)?;
         self.add(&bytes)

@@ -75,5 +75,6 @@ if $build_only; then
 fi
 [[ -f "$jar" ]] || die "$jar is missing: run $0 --build-only first"
 
-public_key="$(tr -d '[:space:]' <"$public_key_file")"
+# public.key is a header line (`trackgate public key v1`) and the hex; public.hex is the hex alone.
+public_key="$(grep -v '^trackgate ' "$public_key_file" | tr -d '[:space:]')"
 exec java -Djna.library.path="$target/debug" -jar "$jar" --public-key "$public_key" "${app_args[@]}"

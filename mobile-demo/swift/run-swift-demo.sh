@@ -93,7 +93,8 @@ case "$store/" in
   "$repo"/*) ;;
   *) binds+=(--bind "$store") ;;
 esac
-public_key="$(tr -d '[:space:]' <"$public_key_file")"
+# public.key is a header line (`trackgate public key v1`) and the hex; public.hex is the hex alone.
+public_key="$(grep -v '^trackgate ' "$public_key_file" | tr -d '[:space:]')"
 
 exec "$swift_env" run "${binds[@]}" --env "LD_LIBRARY_PATH=$lib_dir" "$repo" -- \
   "$app_binary" --store "$store" --public-key "$public_key" "${app_args[@]}"

@@ -36,8 +36,8 @@ use crate::types::{
 /// A trusted publisher public key (Ed25519), in either of the delivery crate's formats.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum TrustedKey {
-    /// 64 hexadecimal digits: the content of the `public.key` file `trackgate keygen` writes
-    /// (surrounding whitespace is ignored).
+    /// 64 hexadecimal digits: the content of the `public.hex` file `trackgate keygen` writes
+    /// (surrounding whitespace is ignored; `public.key` holds the same digits after a header line).
     Hex {
         /// The key as hex text.
         text: String,

@@ -50,7 +50,7 @@ def signed_plan(directory: pathlib.Path) -> tuple[str, bytes]:
     (directory / "plan.json").write_text(json.dumps(PLAN))
     subprocess.run([cli, "build", str(directory / "plan.json"), "--key", str(directory / "keys" / "signing.key"),
                     "--version", "1", "--out", str(directory / "plan.bin")], check=True, capture_output=True)
-    return (directory / "keys" / "public.key").read_text().strip(), (directory / "plan.bin").read_bytes()
+    return (directory / "keys" / "public.hex").read_text().strip(), (directory / "plan.bin").read_bytes()
 
 
 def main() -> None:

@@ -43,7 +43,7 @@ class Publisher:
     def __init__(self, directory: pathlib.Path):
         run_cli("keygen", "--out", directory)
         self.directory = directory
-        self.public_hex = (directory / "public.key").read_text().strip()
+        self.public_hex = (directory / "public.hex").read_text().strip()
         self._count = 0
 
     @property

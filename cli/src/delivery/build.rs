@@ -14,7 +14,9 @@ use crate::Failure;
 pub struct BuildArgs {
     /// The plan JSON file.
     plan: PathBuf,
-    /// The signing key file (from `trackgate keygen`).
+    /// The signing key file: `signing.key` from `trackgate keygen` (first line `trackgate signing
+    /// key v1`). A public key, or bare hex digits, are refused. Example: `trackgate build
+    /// plan.json --key keys/signing.key --version 8 --out plan-8.tgplan`.
     #[arg(long)]
     key: PathBuf,
     /// The config version to publish; must exceed every version already published for this
@@ -52,6 +54,8 @@ pub fn parse_duration(text: &str) -> Result<u64, String> {
 
 /// Runs `trackgate build`.
 pub fn run(args: &BuildArgs) -> Result<(), Failure> {
+    // The key first: a wrong key file is refused before any plan work or output.
+    let key = read_signing_key(&args.key)?;
     let (mut plan, warnings) = read_plan(&args.plan)?;
     for warning in &warnings {
         eprintln!("{}:{warning}", args.plan.display());
@@ -60,7 +64,6 @@ pub fn run(args: &BuildArgs) -> Result<(), Failure> {
         eprintln!("note: plan says version {}; publishing it as version {}", plan.version, args.config_version);
         plan.version = args.config_version;
     }
-    let key = read_signing_key(&args.key)?;
     let issued_at = args.issued_at.unwrap_or_else(unix_now);
     let expires_at = issued_at.saturating_add(args.expires);
     let envelope = seal_plan(&plan, &key, issued_at, expires_at).map_err(|error| match error {
@@ -72,7 +75,7 @@ pub fn run(args: &BuildArgs) -> Result<(), Failure> {
     })?;
     std::fs::write(&args.out, &envelope)
         .map_err(|error| Failure::error(format!("cannot write {}: {error}", args.out.display())))?;
-    println!(
+    outln!(
         "{}: {}/{} version {} with {} events, {} bytes, signed by key {}, expires {}",
         args.out.display(),
         plan.app,

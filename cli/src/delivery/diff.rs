@@ -12,13 +12,15 @@ use trackgate_core::{parse_plan_bytes, Plan};
 use trackgate_delivery::envelope::{DEFAULT_MAX_ENVELOPE_BYTES, MAGIC};
 use trackgate_delivery::{decode_plan, parse_envelope};
 
-use super::read_file;
+use crate::files;
+use crate::output::Output;
 use crate::Failure;
 
 /// Arguments of `trackgate diff`.
 #[derive(Args)]
 pub struct DiffArgs {
-    /// The older plan (JSON or envelope).
+    /// The older plan (JSON, at most 128 MiB, or an envelope, at most 8 MiB). Example:
+    /// `trackgate diff plan-7.tgplan plan.json`.
     old: PathBuf,
     /// The newer plan (JSON or envelope).
     new: PathBuf,
@@ -54,13 +56,14 @@ pub struct Change {
 
 /// Reads a plan from JSON or from an envelope (recognised by its magic).
 fn load(path: &Path) -> Result<Plan, Failure> {
-    let bytes = read_file(path)?;
     let refused = |reason: String| Failure::refused(format!("{}: {reason}", path.display()));
-    if bytes.starts_with(&MAGIC) {
+    if files::starts_with(path, &MAGIC)? {
+        let bytes = files::read_capped(path, files::ENVELOPE_CAP, "envelope")?;
         let envelope =
             parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).map_err(|error| refused(error.to_string()))?;
         return decode_plan(envelope.payload, envelope.header_length).map_err(|error| refused(error.to_string()));
     }
+    let bytes = files::read_capped(path, files::PLAN_CAP, "plan")?;
     parse_plan_bytes(&bytes).map(|validated| validated.plan).map_err(|error| refused(error.to_string()))
 }
 
@@ -122,27 +125,26 @@ pub fn run(args: &DiffArgs) -> Result<(), Failure> {
     let diff = diff_plans(&load(&args.old)?, &load(&args.new)?);
     if args.json {
         let text = serde_json::to_string_pretty(&diff).map_err(|error| Failure::error(error.to_string()))?;
-        println!("{text}");
+        outln!("{text}");
         return Ok(());
     }
-    println!("version {} -> {}", diff.old_version, diff.new_version);
-    let list = |label: &str, names: &[String]| {
-        for name in names {
-            println!("{label} {name}");
-        }
+    let mut output = Output::new();
+    output.line(format_args!("version {} -> {}", diff.old_version, diff.new_version))?;
+    let list = |output: &mut Output, label: &str, names: &[String]| -> Result<(), Failure> {
+        names.iter().try_for_each(|name| output.line(format_args!("{label} {name}")))
     };
-    list("+ added      ", &diff.added);
-    list("- removed    ", &diff.removed);
-    list("x retired    ", &diff.retired);
-    list("o reactivated", &diff.reactivated);
-    let changes = |label: &str, changes: &[Change]| {
-        for change in changes {
-            println!("{label} {}: {} -> {}", change.name, change.old, change.new);
-        }
+    list(&mut output, "+ added      ", &diff.added)?;
+    list(&mut output, "- removed    ", &diff.removed)?;
+    list(&mut output, "x retired    ", &diff.retired)?;
+    list(&mut output, "o reactivated", &diff.reactivated)?;
+    let changes = |output: &mut Output, label: &str, changes: &[Change]| -> Result<(), Failure> {
+        changes.iter().try_for_each(|change| {
+            output.line(format_args!("{label} {}: {} -> {}", change.name, change.old, change.new))
+        })
     };
-    changes("~ priority   ", &diff.reprioritised);
-    changes("~ sample     ", &diff.resampled);
-    list("~ rules      ", &diff.other_rule_changes);
-    changes("~ plan       ", &diff.plan_changes);
-    Ok(())
+    changes(&mut output, "~ priority   ", &diff.reprioritised)?;
+    changes(&mut output, "~ sample     ", &diff.resampled)?;
+    list(&mut output, "~ rules      ", &diff.other_rule_changes)?;
+    changes(&mut output, "~ plan       ", &diff.plan_changes)?;
+    output.finish()
 }

@@ -17,24 +17,27 @@ use trackgate_delivery::{
     Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, FetchOutcome, Schedule, SplitMix64, Store, VerifyPolicy,
 };
 
-use super::{format_time, read_file, read_keyring, unix_now};
+use super::{format_time, read_keyring, unix_now};
+use crate::files::{read_capped, ENVELOPE_CAP};
 use crate::Failure;
 
 /// Arguments of `trackgate fetch`.
 #[derive(Args)]
 pub struct FetchArgs {
-    /// Plan URL, e.g. `http://127.0.0.1:8080/v1/plans/shop/prod`.
+    /// The plan URL, `BASE/v1/plans/APP/ENV` (e.g. `http://127.0.0.1:8080/v1/plans/shop/prod`),
+    /// or the server's base URL with `--app` and `--env` (e.g. `http://127.0.0.1:8080 --app shop
+    /// --env prod`).
     url: String,
-    /// Trusted public key files.
+    /// Trusted public key files (`public.key` or `public.hex` from `trackgate keygen`).
     #[arg(long = "pubkey", required = true)]
     public_keys: Vec<PathBuf>,
     /// The device's store directory (created if missing).
     #[arg(long)]
     store: PathBuf,
-    /// The app (default: the URL's second-to-last path segment).
+    /// The app: required with a base URL; with a plan URL, it must match the URL's.
     #[arg(long)]
     app: Option<String>,
-    /// The env (default: the URL's last path segment).
+    /// The env: required with a base URL; with a plan URL, it must match the URL's.
     #[arg(long)]
     env: Option<String>,
     /// An app-bundled envelope, used at startup when newer than the store.
@@ -45,27 +48,43 @@ pub struct FetchArgs {
     timeout: u64,
 }
 
-/// The app and env named by `.../{app}/{env}` at the end of a URL.
-fn scope_from_url(url: &str) -> Option<(String, String)> {
-    let path = url.split(['?', '#']).next()?.trim_end_matches('/');
-    let mut segments = path.rsplit('/');
-    let env = segments.next()?.to_owned();
-    let app = segments.next()?.to_owned();
-    Some((app, env))
+/// The path segment before a plan URL's app and env.
+const PLANS_PATH: &str = "/v1/plans/";
+
+/// The plan URL and its app and env: from a plan URL `BASE/v1/plans/APP/ENV` (where `--app`
+/// and `--env`, if given, must agree), or from a base URL (no `/v1/plans/` in it) with both
+/// `--app` and `--env`. The message says which URL shape is expected.
+fn resolve_url(url: &str, app: Option<&str>, env: Option<&str>) -> Result<(String, String, String), String> {
+    let expected = "expected the plan URL BASE/v1/plans/APP/ENV, or a base URL with --app and --env";
+    let without_query = url.split(['?', '#']).next().unwrap_or("");
+    let Some(at) = without_query.find(PLANS_PATH) else {
+        let (Some(app), Some(env)) = (app, env) else {
+            return Err(format!("`{url}` is a base URL (no {PLANS_PATH} in it): pass --app and --env, or the plan URL BASE/v1/plans/APP/ENV"));
+        };
+        let plan_url = format!("{}{PLANS_PATH}{app}/{env}", url.trim_end_matches('/'));
+        return Ok((plan_url, app.to_owned(), env.to_owned()));
+    };
+    let segments: Vec<&str> = without_query[at + PLANS_PATH.len()..].trim_end_matches('/').split('/').collect();
+    let [url_app, url_env] = segments[..] else {
+        return Err(format!("`{url}`: {expected}"));
+    };
+    if url_app.is_empty() || url_env.is_empty() {
+        return Err(format!("`{url}`: {expected}"));
+    }
+    for (flag, given, from_url) in [("--app", app, url_app), ("--env", env, url_env)] {
+        if let Some(given) = given.filter(|given| *given != from_url) {
+            return Err(format!("{flag} {given} does not match `{from_url}` in the plan URL `{url}`"));
+        }
+    }
+    Ok((url.to_owned(), url_app.to_owned(), url_env.to_owned()))
 }
 
 /// Runs `trackgate fetch`.
 pub fn run(args: &FetchArgs) -> Result<(), Failure> {
-    let from_url = scope_from_url(&args.url);
-    let app = args.app.clone().or_else(|| from_url.as_ref().map(|scope| scope.0.clone()));
-    let env = args.env.clone().or_else(|| from_url.as_ref().map(|scope| scope.1.clone()));
-    let (Some(app), Some(env)) = (app, env) else {
-        return Err(Failure::error("cannot tell app and env from the URL; pass --app and --env"));
-    };
-    let bundled = args.bundled.as_deref().map(read_file).transpose()?;
+    let (url, app, env) = resolve_url(&args.url, args.app.as_deref(), args.env.as_deref()).map_err(Failure::error)?;
+    let bundled = args.bundled.as_deref().map(|path| read_capped(path, ENVELOPE_CAP, "envelope")).transpose()?;
     // One explicit fetch per run: no minimum gap and no hourly budget, but backoff applies.
-    let schedule =
-        Schedule { refresh_now_min_gap_seconds: 0, max_requests_per_hour: u32::MAX, ..Schedule::new(&args.url) };
+    let schedule = Schedule { refresh_now_min_gap_seconds: 0, max_requests_per_hour: u32::MAX, ..Schedule::new(url) };
     let config = DeliveryConfig {
         app,
         env,
@@ -86,7 +105,11 @@ pub fn run(args: &FetchArgs) -> Result<(), Failure> {
         Delivery::start(config, store, bundled.as_deref(), options, Box::new(SplitMix64::from_entropy()))
             .map_err(|error| Failure::error(error.to_string()))?;
     let before = delivery.status();
-    println!("before: {:?} version {}", before.source, before.version);
+    outln!("before: {:?} version {}", before.source, before.version);
+    if let Some(problem) = &before.last_error {
+        // A cache that could not be used (too large, corrupt) is said, not silently replaced.
+        outln!("store: {problem}");
+    }
     delivery.refresh_now();
     let outcome = delivery.fetch_if_due(&UreqTransport::new(Duration::from_secs(args.timeout)));
     let result = match &outcome {
@@ -95,11 +118,11 @@ pub fn run(args: &FetchArgs) -> Result<(), Failure> {
             format_time(delivery.next_fetch_at())
         ))),
         Some(FetchOutcome::Installed { version }) => {
-            println!("installed version {version}");
+            outln!("installed version {version}");
             Ok(())
         }
         Some(FetchOutcome::Unchanged) => {
-            println!("unchanged: version {} is current", delivery.status().version);
+            outln!("unchanged: version {} is current", delivery.status().version);
             Ok(())
         }
         Some(FetchOutcome::Refused(reason)) => Err(Failure::refused(format!("plan refused: {reason}"))),
@@ -107,19 +130,43 @@ pub fn run(args: &FetchArgs) -> Result<(), Failure> {
     };
     let status = delivery.status();
     let age = status.age_seconds.map_or("-".to_owned(), |seconds| format!("{seconds} s"));
-    println!("active: {:?} version {} (age {age}, expired {})", status.source, status.version, status.expired);
+    outln!("active: {:?} version {} (age {age}, expired {})", status.source, status.version, status.expired);
     let next = delivery.next_fetch_at().saturating_sub(unix_now());
-    println!("next fetch in {next} s");
+    outln!("next fetch in {next} s");
     result
 }
 
 #[cfg(test)]
 mod tests {
-    use super::scope_from_url;
+    use super::resolve_url;
+
+    fn scope(url: &str, app: Option<&str>, env: Option<&str>) -> Result<(String, String, String), String> {
+        resolve_url(url, app, env)
+    }
 
     #[test]
-    fn scope_comes_from_the_last_two_segments() {
-        assert_eq!(scope_from_url("http://h:1/v1/plans/shop/prod"), Some(("shop".into(), "prod".into())));
-        assert_eq!(scope_from_url("https://h/v1/plans/shop/prod/?x=1"), Some(("shop".into(), "prod".into())));
+    fn a_plan_url_names_its_scope() {
+        let plan = |url: &str| (url.to_owned(), "shop".to_owned(), "prod".to_owned());
+        assert_eq!(scope("http://h:1/v1/plans/shop/prod", None, None), Ok(plan("http://h:1/v1/plans/shop/prod")));
+        assert_eq!(
+            scope("https://h/v1/plans/shop/prod/?x=1", None, None),
+            Ok(plan("https://h/v1/plans/shop/prod/?x=1"))
+        );
+        assert_eq!(
+            scope("http://h:1/v1/plans/shop/prod", Some("shop"), None),
+            Ok(plan("http://h:1/v1/plans/shop/prod"))
+        );
+        assert!(scope("http://h:1/v1/plans/shop/prod", Some("bank"), None).unwrap_err().contains("--app bank"));
+        assert!(scope("http://h:1/v1/plans/shop", None, None).unwrap_err().contains("BASE/v1/plans/APP/ENV"));
+    }
+
+    #[test]
+    fn a_base_url_needs_app_and_env() {
+        assert_eq!(
+            scope("http://h:1/", Some("shop"), Some("prod")),
+            Ok(("http://h:1/v1/plans/shop/prod".into(), "shop".into(), "prod".into()))
+        );
+        let error = scope("http://h:1", None, None).unwrap_err();
+        assert!(error.contains("base URL") && error.contains("--app and --env"), "{error}");
     }
 }

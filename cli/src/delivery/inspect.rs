@@ -12,7 +12,8 @@ use trackgate_delivery::{
     VerifyPolicy,
 };
 
-use super::{format_time, read_file, read_keyring, unix_now};
+use super::{format_time, read_keyring, unix_now};
+use crate::files::{read_capped, ENVELOPE_CAP};
 use crate::Failure;
 
 /// Arguments of `trackgate inspect`.
@@ -20,24 +21,22 @@ use crate::Failure;
 pub struct InspectArgs {
     /// The envelope file.
     file: PathBuf,
-    /// Trusted public key files; with none, the signature is not checked.
+    /// Trusted public key files (`public.key` or `public.hex` from `trackgate keygen`; a signing
+    /// key is refused); with none, the signature is not checked. Files over the 8 MiB envelope
+    /// cap are refused unread. Example: `trackgate inspect plan-8.tgplan --pubkey keys/public.key`.
     #[arg(long = "pubkey")]
     public_keys: Vec<PathBuf>,
 }
 
 /// Runs `trackgate inspect`.
 pub fn run(args: &InspectArgs) -> Result<(), Failure> {
-    let bytes = read_file(&args.file)?;
+    // Keys first: a wrong key file (a signing key, say) is refused before anything is printed.
+    let keyring = if args.public_keys.is_empty() { None } else { Some(read_keyring(&args.public_keys)?) };
+    let bytes = read_capped(&args.file, ENVELOPE_CAP, "envelope")?;
     let refused = |reason: String| Failure::refused(format!("{}: invalid envelope: {reason}", args.file.display()));
     let envelope = parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).map_err(|error| refused(error.to_string()))?;
-    print_header(&envelope.header, bytes.len(), envelope.payload.len());
-    let plan = if args.public_keys.is_empty() {
-        println!("signature:      NOT CHECKED (pass --pubkey to verify)");
-        let plan = decode_plan(envelope.payload, envelope.header_length).map_err(|error| refused(error.to_string()))?;
-        compile_checked(&plan).map_err(|error| refused(error.to_string()))?;
-        plan
-    } else {
-        let keyring = read_keyring(&args.public_keys)?;
+    print_header(&envelope.header, bytes.len(), envelope.payload.len())?;
+    let plan = if let Some(keyring) = keyring {
         let context = VerifyContext {
             keyring: &keyring,
             app: &envelope.header.app,
@@ -49,35 +48,40 @@ pub fn run(args: &InspectArgs) -> Result<(), Failure> {
         };
         match verify_envelope(&bytes, &context).map_err(|error| refused(error.to_string()))? {
             Verified::New(verified) => {
-                println!("signature:      valid (key {})", envelope.header.key_id);
+                outln!("signature:      valid (key {})", envelope.header.key_id);
                 verified.plan
             }
             // Only possible with a floor, and none is given; refuse rather than trust blindly.
             Verified::AlreadyCurrent { .. } => return Err(refused("verification gave no plan".into())),
         }
+    } else {
+        outln!("signature:      NOT CHECKED (pass --pubkey to verify)");
+        let plan = decode_plan(envelope.payload, envelope.header_length).map_err(|error| refused(error.to_string()))?;
+        compile_checked(&plan).map_err(|error| refused(error.to_string()))?;
+        plan
     };
-    print_summary(&plan);
+    print_summary(&plan)
+}
+
+fn print_header(header: &EnvelopeHeader, total: usize, payload: usize) -> Result<(), Failure> {
+    outln!("format:         {} (algorithm {} = Ed25519)", header.format_version, header.algorithm);
+    outln!("key id:         {}", header.key_id);
+    outln!("scope:          {}/{}", header.app, header.env);
+    outln!("config version: {}", header.config_version);
+    outln!("issued at:      {} ({})", header.issued_at, format_time(header.issued_at));
+    outln!("expires at:     {} ({})", header.expires_at, format_time(header.expires_at));
+    outln!("payload:        schema {}, {payload} bytes; envelope {total} bytes", header.payload_schema);
     Ok(())
 }
 
-fn print_header(header: &EnvelopeHeader, total: usize, payload: usize) {
-    println!("format:         {} (algorithm {} = Ed25519)", header.format_version, header.algorithm);
-    println!("key id:         {}", header.key_id);
-    println!("scope:          {}/{}", header.app, header.env);
-    println!("config version: {}", header.config_version);
-    println!("issued at:      {} ({})", header.issued_at, format_time(header.issued_at));
-    println!("expires at:     {} ({})", header.expires_at, format_time(header.expires_at));
-    println!("payload:        schema {}, {payload} bytes; envelope {total} bytes", header.payload_schema);
-}
-
-fn print_summary(plan: &Plan) {
+fn print_summary(plan: &Plan) -> Result<(), Failure> {
     let active = |priority: Priority| {
         plan.events.values().filter(|rule| rule.priority == priority && rule.status == EventStatus::Active).count()
     };
     let retired = plan.events.values().filter(|rule| rule.status == EventStatus::Retired).count();
     let sampled = plan.events.values().filter(|rule| !rule.sample.is_always()).count();
     let rate_limited = plan.events.values().filter(|rule| rule.rate_limit.is_some()).count();
-    println!(
+    outln!(
         "events:         {} ({} P0, {} P1, {} P2, {} P3 active; {retired} retired; {sampled} sampled; {rate_limited} rate-limited)",
         plan.events.len(),
         active(Priority::P0),
@@ -90,8 +94,10 @@ fn print_summary(plan: &Plan) {
         UnregisteredPolicy::Keep => "keep",
     };
     let shed = plan.shed_below.map_or("none".to_owned(), |priority| priority.to_string());
-    println!(
+    outln!(
         "rules:          enabled {}, shadow {}, unregistered {unregistered}, shed below {shed}",
-        plan.enabled, plan.shadow
+        plan.enabled,
+        plan.shadow
     );
+    Ok(())
 }

@@ -1,8 +1,10 @@
 //! `trackgate keygen`: a new Ed25519 publisher key pair.
 //!
-//! Writes `signing.key` (mode 0600, 64 hex digits of the secret seed) and `public.key` (64 hex
-//! digits) into a directory, and prints the key id apps will see in envelopes. Refuses to
-//! overwrite an existing key.
+//! Writes into a directory `signing.key` (mode 0600: the line `trackgate signing key v1`, then
+//! 64 hex digits of the secret seed), `public.key` (`trackgate public key v1`, then 64 hex
+//! digits) and `public.hex` (the 64 hex digits alone, what apps embed), and prints the key id
+//! apps will see in envelopes. The header lines let every command refuse a key of the wrong
+//! kind. Refuses to overwrite an existing key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -11,12 +13,14 @@ use clap::Args;
 use trackgate_delivery::envelope::to_hex;
 use trackgate_delivery::{KeyId, SigningKey};
 
+use super::{PUBLIC_KEY_HEADER, SIGNING_KEY_HEADER};
 use crate::Failure;
 
 /// Arguments of `trackgate keygen`.
 #[derive(Args)]
 pub struct KeygenArgs {
-    /// Directory to write `signing.key` and `public.key` into (created if missing).
+    /// Directory to write `signing.key`, `public.key` and `public.hex` into (created if
+    /// missing). Example: `trackgate keygen --out keys/`.
     #[arg(long)]
     out: PathBuf,
 }
@@ -27,16 +31,26 @@ pub fn run(args: &KeygenArgs) -> Result<(), Failure> {
         .map_err(|error| Failure::error(format!("cannot create {}: {error}", args.out.display())))?;
     let signing_path = args.out.join("signing.key");
     let public_path = args.out.join("public.key");
+    let hex_path = args.out.join("public.hex");
+    // Nothing is written when any of the three exists, so a pair is never half replaced.
+    for path in [&signing_path, &public_path, &hex_path] {
+        if path.exists() {
+            return Err(Failure::error(format!("{} exists; an existing key is never overwritten", path.display())));
+        }
+    }
     let mut seed = [0u8; 32];
     rand::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut seed)
         .map_err(|error| Failure::error(format!("the operating system's random generator failed: {error}")))?;
     let key = SigningKey::from_bytes(&seed);
-    write_new(&signing_path, &to_hex(&seed), true)?;
-    write_new(&public_path, &to_hex(key.verifying_key().as_bytes()), false)?;
+    let public_hex = to_hex(key.verifying_key().as_bytes());
+    write_new(&signing_path, &format!("{SIGNING_KEY_HEADER}\n{}", to_hex(&seed)), true)?;
+    write_new(&public_path, &format!("{PUBLIC_KEY_HEADER}\n{public_hex}"), false)?;
+    write_new(&hex_path, &public_hex, false)?;
     let key_id = KeyId::of(key.verifying_key().as_bytes());
-    println!("key id {key_id}");
-    println!("signing key {} (keep it secret: mode 0600)", signing_path.display());
-    println!("public key  {} (add it to the apps' keyring)", public_path.display());
+    outln!("key id {key_id}");
+    outln!("signing key {} (keep it secret: mode 0600)", signing_path.display());
+    outln!("public key  {} (for --pubkey)", public_path.display());
+    outln!("public hex  {} (the 64 hex digits apps embed in their keyring)", hex_path.display());
     Ok(())
 }
 

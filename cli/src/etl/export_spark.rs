@@ -94,7 +94,7 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
         Some(path) => std::fs::write(path, text)
             .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display()))),
         None => {
-            print!("{text}");
+            out!("{text}");
             Ok(())
         }
     }

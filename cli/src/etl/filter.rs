@@ -237,7 +237,7 @@ impl Sink {
         let Some(directory) = split else {
             let (writer, name) = match output {
                 Some(path) if path != Path::new("-") => (open_file(path)?, path.display().to_string()),
-                _ => (BufWriter::with_capacity(1 << 20, Box::new(io::stdout()) as Box<dyn Write>), "stdout".into()),
+                _ => (BufWriter::with_capacity(1 << 20, Box::new(io::stdout()) as Box<dyn Write>), STDOUT_NAME.into()),
             };
             return Ok(Sink { writers: vec![Some(writer)], names: vec![name] });
         };
@@ -268,7 +268,7 @@ impl Sink {
             }
             // A kept line without a writer would be lost silently; how the sink was opened rules it out.
             let writer = writer.as_mut().ok_or_else(|| Failure::error(format!("no output open for {name}")))?;
-            writer.write_all(output).map_err(|error| Failure::error(format!("cannot write {name}: {error}")))?;
+            writer.write_all(output).map_err(|error| write_error(name, &error))?;
         }
         Ok(())
     }
@@ -276,12 +276,24 @@ impl Sink {
     fn finish(self) -> Result<(), Failure> {
         for (writer, name) in self.writers.into_iter().zip(&self.names) {
             if let Some(mut writer) = writer {
-                writer.flush().map_err(|error| Failure::error(format!("cannot write {name}: {error}")))?;
+                writer.flush().map_err(|error| write_error(name, &error))?;
             }
         }
         Ok(())
     }
 }
+
+/// A failed write to an output; on stdout a closed pipe ends the command quietly (`output`).
+fn write_error(name: &str, error: &io::Error) -> Failure {
+    if name == STDOUT_NAME {
+        crate::output::write_failure(error)
+    } else {
+        Failure::error(format!("cannot write {name}: {error}"))
+    }
+}
+
+/// The output name of stdout in messages.
+const STDOUT_NAME: &str = "stdout";
 
 /// Takes block results in input order: writes them, numbers malformed lines, shows progress.
 struct Collector<'run> {
@@ -392,7 +404,35 @@ pub fn run(args: &FilterArgs) -> Result<(), Failure> {
     if let Some(path) = &args.stats {
         write_stats(path, &stats)?;
     }
+    for line in summary_lines(&stats) {
+        eprintln!("{line}");
+    }
     Ok(())
+}
+
+/// What a finished run tells stderr, terminal or not: one summary line, and a warning line
+/// when malformed lines were skipped (the first one named `INPUT:LINE:COLUMN`). Stdout only
+/// ever carries kept events.
+fn summary_lines(stats: &FilterStats) -> Vec<String> {
+    let malformed = &stats.malformed;
+    let mut lines = vec![format!(
+        "trackgate filter: {}: {} lines, {} kept, {} dropped, {} malformed",
+        stats.input,
+        stats.lines,
+        stats.kept,
+        stats.offered.saturating_sub(stats.kept),
+        malformed.count
+    )];
+    if malformed.count > 0 {
+        let first = malformed.first.first().map_or_else(String::new, |line| {
+            format!("; first at {}:{}:{}: {}", stats.input, line.line, line.column, line.message)
+        });
+        lines.push(format!(
+            "trackgate filter: warning: {} malformed line(s) skipped{first} (--strict refuses them, --stats lists them)",
+            malformed.count
+        ));
+    }
+    lines
 }
 
 fn available_threads() -> usize {

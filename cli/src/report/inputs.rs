@@ -2,7 +2,9 @@
 //!
 //! Owns the file formats of `docs/report.md` and their reading. Every file is read whole and
 //! parsed with serde; a problem is reported as `FILE:LINE:COLUMN: $.json.path: message`, never a
-//! panic. Counts from either source become one model, [`WindowCounts`] per window label: files
+//! panic, and data after a file's JSON is refused the same way. A counts file may hold several
+//! JSON documents (the NDJSON `serve --collect` writes: one drop report per line); every one
+//! counts. Counts from either source become one model, [`WindowCounts`] per window label: files
 //! with the same label (a day's filter stats and its SDK reports, or many devices' reports)
 //! are added together. Pure reading: no threads.
 
@@ -59,18 +61,89 @@ pub struct WindowCounts {
     pub malformed_lines: u64,
 }
 
-/// Parses JSON text, naming the file, line, column and JSON path of a problem.
+/// Where a JSON document starts in its file (1-based), so its problems name the file's lines.
+#[derive(Debug, Clone, Copy)]
+pub struct Place {
+    line: usize,
+    column: usize,
+}
+
+impl Place {
+    /// The start of a file.
+    pub const START: Place = Place { line: 1, column: 1 };
+
+    /// The file position of a position inside the document that starts here.
+    fn of(self, line: usize, column: usize) -> (usize, usize) {
+        if line <= 1 {
+            (self.line, self.column + column.saturating_sub(1))
+        } else {
+            (self.line + line - 1, column)
+        }
+    }
+}
+
+/// A serde_json error as `FILE:LINE:COLUMN: PATH: message`.
+fn json_failure(path: &Path, at: Place, json_path: &str, error: &serde_json::Error) -> Failure {
+    let message = error.to_string();
+    let message = message.rfind(" at line ").map_or(message.as_str(), |index| &message[..index]);
+    let (line, column) = at.of(error.line(), error.column());
+    Failure::refused(format!("{}:{line}:{column}: {json_path}: {message}", path.display()))
+}
+
+/// Parses JSON text, naming the file, line, column and JSON path of a problem; anything but
+/// white space after the document is refused.
 pub fn parse_json<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T, Failure> {
+    parse_json_at(path, text, Place::START)
+}
+
+/// [`parse_json`] of a document that starts at `at` in its file.
+fn parse_json_at<T: DeserializeOwned>(path: &Path, text: &str, at: Place) -> Result<T, Failure> {
     let mut deserializer = serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let json_path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = inner.to_string();
-        let message = message.rfind(" at line ").map_or(message.as_str(), |index| &message[..index]);
         let json_path =
             if json_path == "." { "$".to_owned() } else { format!("$.{}", json_path.trim_start_matches('.')) };
-        Failure::refused(format!("{}:{}:{}: {json_path}: {message}", path.display(), inner.line(), inner.column()))
-    })
+        json_failure(path, at, &json_path, &error.into_inner())
+    })?;
+    deserializer.end().map_err(|error| json_failure(path, at, "$", &error))?;
+    Ok(value)
+}
+
+/// The JSON documents of a counts file, each with where it starts: one (filter stats, a drop
+/// report) or many separated by white space (NDJSON). Anything that is not JSON, between or
+/// after them, is refused with its place.
+fn documents<'text>(path: &Path, text: &'text str) -> Result<Vec<(&'text str, Place)>, Failure> {
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    let mut found = Vec::new();
+    let mut end = 0;
+    let mut place = Place::START;
+    loop {
+        match stream.next() {
+            None => break,
+            Some(Ok(_)) => {
+                let start = end + (text[end..].len() - text[end..].trim_start().len());
+                place = advance(place, &text[end..start]);
+                end = stream.byte_offset();
+                found.push((&text[start..end], place));
+                place = advance(place, &text[start..end]);
+            }
+            Some(Err(error)) => return Err(json_failure(path, Place::START, "$", &error)),
+        }
+    }
+    if found.is_empty() {
+        return Err(Failure::refused(format!("{}: no JSON in the file", path.display())));
+    }
+    Ok(found)
+}
+
+/// The place after `text` (columns in bytes, as serde_json counts them).
+fn advance(place: Place, text: &str) -> Place {
+    match text.rfind('\n') {
+        Some(last) => {
+            Place { line: place.line + memchr::memchr_iter(b'\n', text.as_bytes()).count(), column: text.len() - last }
+        }
+        None => Place { line: place.line, column: place.column + text.len() },
+    }
 }
 
 /// Reads a whole file, naming it when it cannot be read.
@@ -89,29 +162,35 @@ pub fn read_counts(paths: &[impl AsRef<Path>]) -> Result<Vec<WindowCounts>, Fail
     for path in paths {
         let path = path.as_ref();
         let text = read_text(path)?;
-        let probe: serde_json::Value = parse_json(path, &text)?;
         let file = path.display().to_string();
-        let window = match probe.get("format").and_then(serde_json::Value::as_str) {
-            Some(STATS_FORMAT) => from_filter_stats(path, parse_json(path, &text)?),
-            Some(other) => {
-                return Err(Failure::refused(format!(
-                    "{file}: $.format: unknown counts format `{other}`; expected `{STATS_FORMAT}` or an SDK drop report"
-                )))
+        for (document, at) in documents(path, &text)? {
+            let window = read_counts_document(path, document, at)?;
+            let entry = windows
+                .entry(window.label.clone())
+                .or_insert_with(|| WindowCounts { label: window.label.clone(), ..WindowCounts::default() });
+            if !entry.files.contains(&file) {
+                entry.files.push(file.clone());
             }
-            None if probe.get("window_start_unix_ms").is_some() => from_drop_report(parse_json(path, &text)?),
-            None => {
-                return Err(Failure::refused(format!(
-                    "{file}: neither filter stats (`format`: `{STATS_FORMAT}`) nor an SDK drop report (`window_start_unix_ms`)"
-                )))
-            }
-        };
-        let entry = windows
-            .entry(window.label.clone())
-            .or_insert_with(|| WindowCounts { label: window.label.clone(), ..WindowCounts::default() });
-        entry.files.push(file);
-        merge_window(entry, window);
+            merge_window(entry, window);
+        }
     }
     Ok(windows.into_values().collect())
+}
+
+/// One JSON document of a counts file: filter stats or an SDK drop report.
+fn read_counts_document(path: &Path, text: &str, at: Place) -> Result<WindowCounts, Failure> {
+    let probe: serde_json::Value = parse_json_at(path, text, at)?;
+    let place = format!("{}:{}:{}", path.display(), at.line, at.column);
+    match probe.get("format").and_then(serde_json::Value::as_str) {
+        Some(STATS_FORMAT) => Ok(from_filter_stats(path, parse_json_at(path, text, at)?)),
+        Some(other) => Err(Failure::refused(format!(
+            "{place}: $.format: unknown counts format `{other}`; expected `{STATS_FORMAT}` or an SDK drop report"
+        ))),
+        None if probe.get("window_start_unix_ms").is_some() => Ok(from_drop_report(parse_json_at(path, text, at)?)),
+        None => Err(Failure::refused(format!(
+            "{place}: neither filter stats (`format`: `{STATS_FORMAT}`) nor an SDK drop report (`window_start_unix_ms`)"
+        ))),
+    }
 }
 
 fn merge_window(into: &mut WindowCounts, from: WindowCounts) {

@@ -27,8 +27,10 @@ use rules::Rules;
 /// Arguments of `trackgate report`.
 #[derive(Args)]
 pub struct ReportArgs {
-    /// Counts files: `trackgate filter --stats` output or SDK drop reports (JSON), any number;
-    /// files of the same window (label or UTC day) are added together.
+    /// Counts files: `trackgate filter --stats` output or SDK drop reports (JSON, or NDJSON with
+    /// one report per line, as `serve --collect` writes), any number; files of the same window
+    /// (label or UTC day) are added together. Example: `trackgate report stats.json
+    /// collected.ndjson`.
     #[arg(required = true, value_name = "COUNTS")]
     counts: Vec<PathBuf>,
     /// The plan, for owners, statuses and sampling rates.
@@ -85,9 +87,9 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     }
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|error| Failure::error(error.to_string()))?;
-        println!("{text}");
+        outln!("{text}");
     } else {
-        print!("{}", text::render(&report));
+        out!("{}", text::render(&report));
     }
     Ok(())
 }

@@ -215,3 +215,40 @@ pub fn http_get(address: &str, target: &str, timeout: Duration) -> std::io::Resu
         .ok_or_else(|| std::io::Error::other(format!("no status in {head:?}")))?;
     Ok((status, answer[split + 4..].to_vec()))
 }
+
+/// A fresh, empty directory named `name` in Cargo's scratch directory.
+pub fn scratch(name: &str) -> PathBuf {
+    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).expect("the scratch directory is writable");
+    directory
+}
+
+/// A sparse file of `length` bytes that starts with `head` (`File::set_len`: no data written).
+pub fn sparse_file(path: &Path, head: &[u8], length: u64) {
+    let mut file = std::fs::File::create(path).expect("creates the file");
+    std::io::Write::write_all(&mut file, head).expect("writes the head");
+    file.set_len(length).expect("sets the length");
+}
+
+/// `trackgate keygen --out DIRECTORY`: the paths of `signing.key`, `public.key`, `public.hex`.
+pub fn keygen(directory: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    trackgate(&["keygen", "--out", path(directory)]).assert_code(0);
+    (directory.join("signing.key"), directory.join("public.key"), directory.join("public.hex"))
+}
+
+/// POSTs `body` as `application/json` to `/v1/collect` over a plain TCP connection; returns the
+/// status code.
+pub fn post_json(address: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("sets a timeout");
+    let request = format!(
+        "POST /v1/collect HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("sends");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("reads the answer");
+    answer.split(' ').nth(1).and_then(|status| status.parse().ok()).expect("an HTTP status line")
+}

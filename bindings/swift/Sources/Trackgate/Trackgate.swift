@@ -91,7 +91,7 @@ public final class Trackgate: @unchecked Sendable {
     /// - Parameters:
     ///   - app: The application this device runs; plans signed for another app are refused.
     ///   - env: The environment (`prod`, `staging`, ...).
-    ///   - trustedKeys: Publisher public keys as 64 hex digits (the `public.key` file of
+    ///   - trustedKeys: Publisher public keys as 64 hex digits (the `public.hex` file of
     ///     `trackgate keygen`); several during a key rotation, at least one.
     ///   - storeDirectory: A file URL of a directory private to the app (for example under
     ///     Application Support, excluded from backups) where the verified plan and the delivery

@@ -80,7 +80,7 @@ final class Publisher {
         keys = try TemporaryDirectory("keys")
         let directory = keys.url.appendingPathComponent("key")
         try runCLI(["keygen", "--out", directory.path])
-        publicKeyHex = try String(contentsOf: directory.appendingPathComponent("public.key"), encoding: .utf8)
+        publicKeyHex = try String(contentsOf: directory.appendingPathComponent("public.hex"), encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

@@ -58,8 +58,8 @@ class Publisher(private val directory: Path) {
         Cli.run("keygen", "--out", directory.resolve("keys").toString())
     }
 
-    /** The public key as `trackgate keygen` wrote it (64 hex digits and a newline). */
-    val publicKeyHex: String = Files.readString(directory.resolve("keys/public.key"))
+    /** The public key's 64 hex digits and a newline, as `trackgate keygen` writes `public.hex`. */
+    val publicKeyHex: String = Files.readString(directory.resolve("keys/public.hex"))
 
     /** This publisher's key, as a gate trusts it. */
     val trusted: TrustedKey get() = TrustedKey.Hex(publicKeyHex)

@@ -1,0 +1,59 @@
+//! Reading input files with a size cap, in one place.
+//!
+//! Every command that reads a plan, an envelope or a key file goes through [`read_capped`]: the
+//! file's size is checked from its metadata before anything is read, and the read itself is
+//! bounded with `Read::take`, so a huge (or growing, or sparse) file is refused at once, naming
+//! the file and the cap, without being read whole.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use crate::Failure;
+
+/// The cap for envelope files: the delivery crate's default, what devices accept.
+pub const ENVELOPE_CAP: usize = trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
+
+/// The cap for plan JSON files (`docs/plan.md`, size limits).
+pub const PLAN_CAP: usize = trackgate_core::plan::MAX_PLAN_BYTES;
+
+/// The cap for key files: a header line and 64 hex digits, with room for white space.
+pub const KEY_CAP: usize = 4096;
+
+/// Reads at most `cap` bytes of `path`, refusing (exit 1) a file larger than that; `what`
+/// names the kind of file in the message (`envelope`, `plan`, `key file`). Unreadable files
+/// are exit 2.
+pub fn read_capped(path: &Path, cap: usize, what: &str) -> Result<Vec<u8>, Failure> {
+    let unreadable = |error: std::io::Error| Failure::error(format!("cannot read {}: {error}", path.display()));
+    let file = File::open(path).map_err(unreadable)?;
+    let size = file.metadata().map_err(unreadable)?.len();
+    let too_large = |size: String| {
+        Failure::refused(format!(
+            "{}: {size} bytes, over the {cap}-byte cap for a{} {what}; not read",
+            path.display(),
+            if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "n" } else { "" }
+        ))
+    };
+    if size > cap as u64 {
+        return Err(too_large(size.to_string()));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // One byte more than the cap tells a file that grew after the size check.
+    file.take(cap as u64 + 1).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() > cap {
+        return Err(too_large("more than".to_owned() + &format!(" {cap}")));
+    }
+    Ok(bytes)
+}
+
+/// Whether the file starts with `prefix` (reads only that many bytes).
+pub fn starts_with(path: &Path, prefix: &[u8]) -> Result<bool, Failure> {
+    let mut file =
+        File::open(path).map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))?;
+    let mut head = Vec::with_capacity(prefix.len());
+    (&mut file)
+        .take(prefix.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))?;
+    Ok(head == prefix)
+}
