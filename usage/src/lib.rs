@@ -1,0 +1,13 @@
+//! trackgate-usage: which registered events anyone reads.
+//!
+//! Sans-IO: every function takes texts and returns results; the `trackgate usage` command reads
+//! the files. The modules, in data-flow order:
+//!
+//! - [`events`]: the plan's (app, event) pairs and bitsets over them.
+//! - [`split`]: SQL files into statements with places; a token scan for unreadable ones.
+//! - [`scope`]: scope resolution and predicate propagation within one statement.
+#![deny(missing_docs)]
+
+pub mod events;
+pub mod scope;
+pub mod split;
