@@ -5,9 +5,13 @@
 //!
 //! - [`events`]: the plan's (app, event) pairs and bitsets over them.
 //! - [`split`]: SQL files into statements with places; a token scan for unreadable ones.
+//! - [`statement`]: parsing one statement, with limits and fallbacks; what it writes.
 //! - [`scope`]: scope resolution and predicate propagation within one statement.
+//! - [`lineage`]: the catalogue, the jobs' DAG and every table's event set.
 #![deny(missing_docs)]
 
 pub mod events;
+pub mod lineage;
 pub mod scope;
 pub mod split;
+pub mod statement;
