@@ -374,10 +374,9 @@ impl<'a> Evaluator<'a> {
             SetExpr::SetOperation { left, op, right, .. } => {
                 let mut left = self.set_expr(left);
                 let right = self.set_expr(right);
-                match op {
-                    SetOperator::Union => left.absorb(right, self.universe),
-                    // INTERSECT / EXCEPT / MINUS: the result's rows are left rows.
-                    _ => {}
+                // INTERSECT / EXCEPT / MINUS: the result's rows are left rows.
+                if *op == SetOperator::Union {
+                    left.absorb(right, self.universe);
                 }
                 left
             }
@@ -455,7 +454,7 @@ impl<'a> Evaluator<'a> {
                 };
                 scope.push(Scoped { alias: alias_name, relation });
             }
-            TableFactor::NestedJoin { table_with_joins, .. } => self.from_item(table_with_joins, scope),
+            TableFactor::NestedJoin { table_with_joins, .. } => self.scan_item(table_with_joins, scope),
             _ => {
                 let relation = self.empty_relation(ColumnKind::Other);
                 scope.push(Scoped { alias: String::new(), relation });
@@ -463,7 +462,7 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn from_item(&mut self, item: &TableWithJoins, scope: &mut Vec<Scoped>) {
+    fn scan_item(&mut self, item: &TableWithJoins, scope: &mut Vec<Scoped>) {
         self.factor(&item.relation, scope);
         for join in &item.joins {
             self.join(join, scope);
@@ -537,7 +536,7 @@ impl<'a> Evaluator<'a> {
     fn select(&mut self, select: &Select) -> Relation {
         let mut scope: Vec<Scoped> = Vec::new();
         for item in &select.from {
-            self.from_item(item, &mut scope);
+            self.scan_item(item, &mut scope);
         }
         for clause in [&select.prewhere, &select.selection, &select.having, &select.qualify].into_iter().flatten() {
             self.subquery_reads(clause);
