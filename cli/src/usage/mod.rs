@@ -67,7 +67,8 @@ fn sql_files(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Failure> 
     let entries = std::fs::read_dir(directory)
         .map_err(|error| Failure::error(format!("cannot read {}: {error}", directory.display())))?;
     for entry in entries {
-        let path = entry.map_err(|error| Failure::error(format!("cannot read {}: {error}", directory.display())))?.path();
+        let path =
+            entry.map_err(|error| Failure::error(format!("cannot read {}: {error}", directory.display())))?.path();
         if path.is_dir() {
             sql_files(&path, files)?;
         } else if path.extension().is_some_and(|extension| extension.eq_ignore_ascii_case("sql")) {
@@ -98,8 +99,8 @@ pub fn run(args: &UsageArgs) -> Result<(), Failure> {
         paths.sort();
         for path in paths {
             // Job files are read as bytes so one non-UTF-8 file is a warning, not the end.
-            let bytes =
-                std::fs::read(&path).map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))?;
             let text = String::from_utf8_lossy(&bytes).into_owned();
             job_files.push((path.display().to_string(), text));
         }
@@ -111,7 +112,8 @@ pub fn run(args: &UsageArgs) -> Result<(), Failure> {
         Some(text) => parse_timestamp(text)
             .ok_or_else(|| Failure::error(format!("--now {text}: expected a UTC date (YYYY-MM-DD) or date-time")))?,
         None => {
-            let latest = [queries.as_deref(), analytics.as_deref()].into_iter().flatten().filter_map(latest_timestamp).max();
+            let latest =
+                [queries.as_deref(), analytics.as_deref()].into_iter().flatten().filter_map(latest_timestamp).max();
             latest.ok_or_else(|| Failure::error("no timestamp in the logs; give the window's end with --now"))?
         }
     };
@@ -135,7 +137,10 @@ pub fn run(args: &UsageArgs) -> Result<(), Failure> {
         eprintln!("trackgate: warning: {diagnostic}");
     }
     if diagnostics.len() > 20 {
-        eprintln!("trackgate: warning: {} more problems in the evidence's coverage.diagnostics", diagnostics.len() - 20);
+        eprintln!(
+            "trackgate: warning: {} more problems in the evidence's coverage.diagnostics",
+            diagnostics.len() - 20
+        );
     }
     if let Some(path) = &args.output {
         write(path, &pretty(&usage))?;
@@ -168,10 +173,8 @@ fn pretty<T: serde::Serialize>(value: &T) -> String {
 fn summary(evidence: &Evidence, used_names: usize) -> String {
     let coverage = &evidence.coverage;
     let number = |field: &str| coverage[field].as_u64().unwrap_or(0);
-    let mut text = format!(
-        "usage from {} to {} ({} days)\n",
-        evidence.window_start, evidence.window_end, evidence.days
-    );
+    let mut text =
+        format!("usage from {} to {} ({} days)\n", evidence.window_start, evidence.window_end, evidence.days);
     let unused = evidence
         .events
         .iter()
@@ -203,7 +206,10 @@ fn summary(evidence: &Evidence, used_names: usize) -> String {
         }
     }
     text.push('\n');
-    for (field, label) in [("unknown_tables", "unknown tables"), ("tables_with_unknown_set", "tables with an over-approximated event set")] {
+    for (field, label) in [
+        ("unknown_tables", "unknown tables"),
+        ("tables_with_unknown_set", "tables with an over-approximated event set"),
+    ] {
         if let Some(list) = coverage[field].as_array().filter(|list| !list.is_empty()) {
             let names: Vec<&str> = list.iter().filter_map(serde_json::Value::as_str).collect();
             text += &format!("{label}: {}\n", names.join(", "));
