@@ -251,7 +251,8 @@ pub struct Analysis<'u> {
     diagnostics: Vec<Diagnostic>,
     users: HashMap<String, u32>,
     user_names: Vec<String>,
-    sets: Vec<EventSet>,
+    /// Interned read sets, as sorted pair indexes (most queries read few events).
+    sets: Vec<Vec<u32>>,
     set_index: HashMap<u64, Vec<u32>>,
     set_reads: Vec<Reads>,
     set_conservative: Vec<bool>,
@@ -339,12 +340,9 @@ impl<'u> Analysis<'u> {
     }
 
     fn intern_set(&mut self, set: EventSet, conservative: bool) -> u32 {
-        let hash = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            set.hash(&mut hasher);
-            hasher.finish()
-        };
+        let set: Vec<u32> = set.iter().map(|pair| pair as u32).collect();
+        let bytes: Vec<u8> = set.iter().flat_map(|pair| pair.to_le_bytes()).collect();
+        let hash = xxh3_64(&bytes);
         let candidates = self.set_index.entry(hash).or_default();
         for id in candidates.iter() {
             if self.sets[*id as usize] == set && self.set_conservative[*id as usize] == conservative {
@@ -615,7 +613,7 @@ impl<'u> Analysis<'u> {
                 continue;
             }
             let mixed = xxh3_64(&(id as u64).to_le_bytes());
-            for pair in set.iter() {
+            for pair in set.iter().map(|pair| *pair as usize) {
                 warehouse[pair] += reads.count;
                 signature[pair] = signature[pair].rotate_left(5) ^ mixed;
                 if self.set_conservative[id] {
@@ -629,19 +627,20 @@ impl<'u> Analysis<'u> {
             }
         }
         let mut groups: HashMap<u64, HashSet<u32>> = HashMap::new();
-        let mut representative: HashMap<u64, usize> = HashMap::new();
+        let mut representative = vec![false; pairs];
+        let mut seen: HashSet<u64> = HashSet::new();
         for pair in 0..pairs {
-            if warehouse[pair] > 0 {
-                representative.entry(signature[pair]).or_insert(pair);
+            if warehouse[pair] > 0 && seen.insert(signature[pair]) {
+                representative[pair] = true;
             }
         }
         for (id, set) in self.sets.iter().enumerate() {
             if self.set_reads[id].count == 0 {
                 continue;
             }
-            for (signature, pair) in &representative {
-                if set.contains(*pair) {
-                    groups.entry(*signature).or_default().extend(self.set_reads[id].users.iter().copied());
+            for pair in set.iter().map(|pair| *pair as usize) {
+                if representative[pair] {
+                    groups.entry(signature[pair]).or_default().extend(self.set_reads[id].users.iter().copied());
                 }
             }
         }
