@@ -192,11 +192,26 @@ impl Universe {
     }
 
     /// The pairs whose event name matches the SQL `LIKE` pattern (`%`, `_`, optional escape).
+    /// A `prefix%` pattern is a binary search per app (names are sorted within an app); others
+    /// scan the names.
     pub fn event_like(&self, pattern: &str, escape: Option<char>) -> EventSet {
-        let pattern = LikePattern::new(pattern, escape);
+        let parsed = LikePattern::new(pattern, escape);
         let mut set = self.none();
+        if let Some(prefix) = parsed.literal_prefix_only() {
+            for range in &self.app_ranges {
+                let pairs = &self.pairs[range.clone()];
+                let start = pairs.partition_point(|(_, name)| &**name < prefix.as_str());
+                for (offset, (_, name)) in pairs[start..].iter().enumerate() {
+                    if !name.starts_with(prefix.as_str()) {
+                        break;
+                    }
+                    set.insert(range.start + start + offset);
+                }
+            }
+            return set;
+        }
         for (index, (_, name)) in self.pairs.iter().enumerate() {
-            if pattern.matches(name) {
+            if parsed.matches(name) {
                 set.insert(index);
             }
         }
@@ -249,14 +264,30 @@ impl LikePattern {
         LikePattern { tokens }
     }
 
+    /// `Some(prefix)` when the pattern is literal characters followed by one `%`.
+    fn literal_prefix_only(&self) -> Option<String> {
+        let (last, literals) = self.tokens.split_last()?;
+        if *last != LikeToken::Any {
+            return None;
+        }
+        literals.iter().map(|token| if let LikeToken::Literal(char) = token { Some(*char) } else { None }).collect()
+    }
+
     /// Iterative matching with backtracking to the last `%` (linear for usual patterns).
     fn matches(&self, text: &str) -> bool {
-        let text: Vec<char> = text.chars().collect();
+        if text.is_ascii() {
+            return self.matches_chars(text.as_bytes(), |byte| char::from(*byte));
+        }
+        let chars: Vec<char> = text.chars().collect();
+        self.matches_chars(&chars, |char| *char)
+    }
+
+    fn matches_chars<T>(&self, text: &[T], char_of: impl Fn(&T) -> char) -> bool {
         let (mut t, mut p) = (0, 0);
         let mut star: Option<(usize, usize)> = None;
         while t < text.len() {
             match self.tokens.get(p) {
-                Some(LikeToken::Literal(char)) if *char == text[t] => {
+                Some(LikeToken::Literal(char)) if *char == char_of(&text[t]) => {
                     t += 1;
                     p += 1;
                 }
@@ -316,5 +347,10 @@ mod tests {
         assert!(!LikePattern::new("a!%b", Some('!')).matches("axb"));
         assert!(LikePattern::new("%a%b%", None).matches("xxaxxbxx"));
         assert!(!LikePattern::new("%a%b", None).matches("xxaxxbxc"));
+        assert!(LikePattern::new("é_", None).matches("éx"));
+        assert_eq!(LikePattern::new("pay.%", None).literal_prefix_only().as_deref(), Some("pay."));
+        assert_eq!(LikePattern::new("pay_%", None).literal_prefix_only(), None);
+        assert_eq!(universe.event_like("pay%", None).len(), 3);
+        assert_eq!(universe.event_like("%", None).len(), 5);
     }
 }
