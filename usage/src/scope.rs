@@ -62,11 +62,8 @@ const MAX_PARTS: usize = 32;
 impl Relation {
     /// A relation of one part, nothing carried.
     pub fn single(set: EventSet, columns: Vec<(String, ColumnKind)>, rest: ColumnKind) -> Self {
-        let carried = EventSet::empty(0);
-        let mut relation = Relation { parts: vec![Part { set, columns, rest }], carried };
-        relation.carried = relation.parts[0].set.clone();
-        relation.carried.intersect_with(&EventSet::empty(relation.parts[0].set.capacity()));
-        relation
+        let carried = EventSet::empty(set.capacity());
+        Relation { parts: vec![Part { set, columns, rest }], carried }
     }
 
     /// Every pair the rows can derive from.
