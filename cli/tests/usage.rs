@@ -222,6 +222,15 @@ fn bad_inputs_are_placed_and_the_rest_is_analysed() {
     // unknown table makes every event count as read, never fewer.
     assert_eq!(reads, [("good".to_owned(), 2), ("other".to_owned(), 1), ("x".to_owned(), 1)]);
 
+    // A log longer than one chunk keeps its line numbers.
+    let mut long = "{\"ts\": \"2026-01-02\", \"sql\": \"SELECT * FROM t\"}\n".repeat(20_004);
+    long.push_str("not json\n");
+    let long = write_file(&directory, "long.ndjson", long);
+    let run = trackgate(&["usage", "--plan", &plan, "--catalog", &catalog, "--jobs", &jobs, "--queries", &long]);
+    run.assert_code(0);
+    assert!(run.stderr.contains("long.ndjson:20005:2: not a query-log line"), "{}", run.stderr);
+    assert!(run.stdout_text().contains("20004 query lines"), "{}", run.stdout_text());
+
     // A refused catalogue names file:line:column and the JSON path.
     let bad_catalog = write_file(&directory, "bad-catalog.json", "{\"tables\": [{\"name\": 3}]}");
     let run = trackgate(&["usage", "--plan", &plan, "--catalog", &bad_catalog, "--now", "2026-01-02"]);

@@ -484,8 +484,14 @@ impl<'u> Analysis<'u> {
 
     /// Adds a query log (NDJSON: `ts`, `sql`, optional `user`). Bad lines become diagnostics.
     pub fn add_queries(&mut self, file: &str, text: &str) {
+        self.add_queries_from(file, text, 1);
+    }
+
+    /// Adds a chunk of a query log whose first line is line `first_line` of `file` (so a caller
+    /// can feed a large log in pieces and show progress).
+    pub fn add_queries_from(&mut self, file: &str, text: &str, first_line: u32) {
         for (number, line) in text.lines().enumerate() {
-            let line_number = number as u32 + 1;
+            let line_number = number as u32 + first_line;
             if line.trim().is_empty() {
                 continue;
             }

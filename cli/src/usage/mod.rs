@@ -10,9 +10,11 @@
 
 mod html;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 use trackgate_usage::analysis::{latest_timestamp, Analysis, Evidence, Window};
 use trackgate_usage::events::Universe;
 use trackgate_usage::lineage::{Catalog, Lineage};
@@ -82,6 +84,42 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))
 }
 
+/// Lines per chunk fed to the analysis between progress updates.
+const PROGRESS_CHUNK_LINES: usize = 20_000;
+
+/// Feeds the query log in chunks of lines, with a bar on stderr for interactive runs only.
+fn add_queries_with_progress(analysis: &mut Analysis<'_>, file: &str, text: &str, json: bool) {
+    let bar = if json || text.len() < 1 << 20 || !std::io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::new(text.len() as u64);
+        if let Ok(style) = ProgressStyle::with_template("analysing queries [{bar:40}] {percent}% {eta} left") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar
+    };
+    let mut start = 0;
+    let mut first_line = 1u32;
+    while start < text.len() {
+        let mut end = start;
+        for _ in 0..PROGRESS_CHUNK_LINES {
+            match text[end..].find('\n') {
+                Some(offset) => end += offset + 1,
+                None => {
+                    end = text.len();
+                    break;
+                }
+            }
+        }
+        let chunk = &text[start..end];
+        analysis.add_queries_from(file, chunk, first_line);
+        first_line += chunk.matches('\n').count() as u32;
+        bar.set_position(end as u64);
+        start = end;
+    }
+    bar.finish_and_clear();
+}
+
 /// Runs `trackgate usage`.
 pub fn run(args: &UsageArgs) -> Result<(), Failure> {
     let mut plans = Vec::new();
@@ -126,7 +164,7 @@ pub fn run(args: &UsageArgs) -> Result<(), Failure> {
             .map_err(|diagnostic| Failure::refused(diagnostic.to_string()))?;
     }
     if let (Some(path), Some(text)) = (&args.queries, &queries) {
-        analysis.add_queries(&path.display().to_string(), text);
+        add_queries_with_progress(&mut analysis, &path.display().to_string(), text, args.json);
     }
     if let (Some(path), Some(text)) = (&args.analytics, &analytics) {
         analysis.add_analytics(&path.display().to_string(), text);
