@@ -396,8 +396,10 @@ impl<'u> Analysis<'u> {
             }
             Parsed::Unreadable { reason, at, scanned } => {
                 let at_place = match at {
-                    Some((1, column)) => Place { column: place.column + column - 1, ..place.clone() },
-                    Some((line, column)) => Place { line: place.line + line - 1, column, ..place.clone() },
+                    Some((1, column)) => Place { column: (place.column + column).saturating_sub(1), ..place.clone() },
+                    Some((line, column)) => {
+                        Place { line: (place.line + line).saturating_sub(1), column, ..place.clone() }
+                    }
                     None => place.clone(),
                 };
                 self.diagnostics.push(Diagnostic {

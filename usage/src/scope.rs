@@ -1087,6 +1087,22 @@ mod tests {
     }
 
     #[test]
+    fn having_exists_and_intersect() {
+        // HAVING on the grouped event column filters like WHERE.
+        let sql = "SELECT event, count(*) FROM ods.log GROUP BY event HAVING event IN ('feed.view', 'app.x')";
+        assert_eq!(run(sql).1, ["shop/feed.view"]);
+        // A subquery in EXISTS is read; the outer rows are not restricted by it.
+        let sql = "SELECT * FROM dim.user u WHERE EXISTS (SELECT 1 FROM ods.log l WHERE l.event = 'pay.fail')";
+        assert_eq!(reads(sql), ["shop/pay.fail"]);
+        assert!(run(sql).1.is_empty());
+        // INTERSECT keeps the left side (an over-approximation); both sides are read.
+        let sql =
+            "SELECT event FROM ods.log WHERE app = 'mall' INTERSECT SELECT event FROM ods.log WHERE event = 'pay.ok'";
+        assert_eq!(run(sql).1, ["mall/mall.open", "mall/pay.ok"]);
+        assert_eq!(reads(sql).len(), 3);
+    }
+
+    #[test]
     fn derived_columns_make_predicates_unresolved() {
         let sql = "SELECT * FROM (SELECT concat(app, ':', event) AS k FROM ods.log) t WHERE k = 'shop:pay.ok'";
         let (_, output, reasons) = run(sql);

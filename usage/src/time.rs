@@ -45,8 +45,8 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     match &text[index..] {
         "" | "Z" | "z" => Some(millis),
         offset if offset.len() == 6 && (offset.starts_with('+') || offset.starts_with('-')) => {
-            let hours: i64 = offset[1..3].parse().ok()?;
-            let minutes: i64 = offset[4..6].parse().ok()?;
+            let hours: i64 = offset.get(1..3)?.parse().ok()?;
+            let minutes: i64 = offset.get(4..6)?.parse().ok()?;
             let shift = (hours * 60 + minutes) * 60_000;
             Some(if offset.starts_with('+') { millis - shift } else { millis + shift })
         }
@@ -92,7 +92,9 @@ mod tests {
         assert_eq!(parse_timestamp("2026-11-01T00:00:00.5Z"), Some(1_793_491_200_500));
         assert_eq!(format_timestamp(1_793_491_261_000), "2026-11-01T00:01:01Z");
         assert_eq!(format_timestamp(951_782_400_000), "2000-02-29T00:00:00Z");
-        for bad in ["", "2026-13-01", "2026-11-01X", "yesterday", "2026-11-01T25:00"] {
+        for bad in
+            ["", "2026-13-01", "2026-11-01X", "yesterday", "2026-11-01T25:00", "2026-11-01T00:00+0é:0", "2026-11-0é"]
+        {
             assert_eq!(parse_timestamp(bad), None, "{bad}");
         }
     }
