@@ -549,6 +549,21 @@ mod tests {
     }
 
     #[test]
+    fn insert_column_lists_and_view_columns_rename() {
+        let universe = universe();
+        let mut lineage = Lineage::new(&universe, &catalog());
+        lineage.add_jobs(&[(
+            "r.sql".to_owned(),
+            "INSERT INTO t (e, a) SELECT event, app FROM ods.log;\n\
+             CREATE VIEW v (x) AS SELECT e FROM t WHERE a = 'mall';\n\
+             INSERT INTO u SELECT * FROM v WHERE x = 'pay.ok';"
+                .to_owned(),
+        )]);
+        assert_eq!(names(&universe, lineage.table_set("v")), ["mall/mall.open", "mall/pay.ok"]);
+        assert_eq!(names(&universe, lineage.table_set("u")), ["mall/pay.ok"]);
+    }
+
+    #[test]
     fn cycles_are_reported_and_reach_a_fixed_point() {
         let universe = universe();
         let mut lineage = Lineage::new(&universe, &catalog());
