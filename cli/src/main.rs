@@ -17,6 +17,7 @@ mod etl;
 mod files;
 mod format;
 mod report;
+mod usage;
 mod validate;
 
 /// Decide, before upload, which analytics events may leave the device.
@@ -45,6 +46,8 @@ enum Command {
     Export(etl::export_spark::ExportArgs),
     /// Governance cost report from filter stats and SDK drop reports: text, JSON or HTML.
     Report(report::ReportArgs),
+    /// Which events anyone reads, from SQL lineage, routing rules and analytics logs: usage.json.
+    Usage(usage::UsageArgs),
     /// Create a publisher key pair (signing.key, mode 0600; public.key; public.hex for apps).
     Keygen(delivery::keygen::KeygenArgs),
     /// Validate, encode and sign a plan into an envelope devices accept.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Filter(args) => etl::filter::run(&args),
         Command::Export(args) => etl::export_spark::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Usage(args) => usage::run(&args),
         Command::Keygen(args) => delivery::keygen::run(&args),
         Command::Build(args) => delivery::build::run(&args),
         Command::Inspect(args) => delivery::inspect::run(&args),

@@ -7,6 +7,7 @@
 //! writing anything, so a bad input never leaves a half-written page. Formats and metrics:
 //! `docs/report.md`.
 
+pub mod evidence;
 pub mod html;
 pub mod inputs;
 pub mod metrics;
@@ -42,6 +43,9 @@ pub struct ReportArgs {
     /// Usage per event and user active time: `{"days", "events": {...}, "active_hours": {...}}`.
     #[arg(long, value_name = "FILE")]
     usage: Option<PathBuf>,
+    /// Usage evidence (`trackgate usage`'s evidence file): each candidate's `why` cites it.
+    #[arg(long, value_name = "FILE")]
+    evidence: Option<PathBuf>,
     /// Candidate and anomaly thresholds (every field optional; defaults otherwise).
     #[arg(long, value_name = "FILE")]
     rules: Option<PathBuf>,
@@ -74,13 +78,23 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         }
         None => Rules::default(),
     };
-    let report = compute(&ReportInputs {
+    let evidence = match &args.evidence {
+        Some(path) => Some(evidence::sentences(path, &read_json(path)?)?),
+        None => None,
+    };
+    let mut report = compute(&ReportInputs {
         windows: &windows,
         plan: plan.as_ref(),
         prices: &prices,
         usage: usage.as_ref(),
         rules: &rules,
     });
+    if let Some(evidence) = &evidence {
+        for candidate in report.candidates_by_owner.values_mut().flatten() {
+            let sentence = evidence.get(&candidate.event).map_or("not in the usage evidence", String::as_str);
+            candidate.why = format!("{}; evidence: {sentence}", candidate.why);
+        }
+    }
     if let Some(path) = &args.html {
         std::fs::write(path, html::render(&report))
             .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))?;
