@@ -554,9 +554,15 @@ impl<'u> Analysis<'u> {
 
     /// Adds a behaviour-analytics log (NDJSON: `ts`, `events`, optional `user`, `app`, `kind`).
     pub fn add_analytics(&mut self, file: &str, text: &str) {
+        self.add_analytics_from(file, text, 1);
+    }
+
+    /// Adds a chunk of an analytics log whose first line is line `first_line` of `file` (so a
+    /// caller can stream a large log without holding it whole).
+    pub fn add_analytics_from(&mut self, file: &str, text: &str, first_line: u32) {
         let universe = self.lineage.universe();
         for (number, line) in text.lines().enumerate() {
-            let line_number = number as u32 + 1;
+            let line_number = number as u32 + first_line;
             if line.trim().is_empty() {
                 continue;
             }

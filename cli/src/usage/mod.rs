@@ -84,40 +84,58 @@ fn write(path: &Path, text: &str) -> Result<(), Failure> {
     std::fs::write(path, text).map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))
 }
 
-/// Lines per chunk fed to the analysis between progress updates.
-const PROGRESS_CHUNK_LINES: usize = 20_000;
+/// Lines per chunk read from a log and fed to the analysis (and between progress updates).
+const CHUNK_LINES: usize = 20_000;
 
-/// Feeds the query log in chunks of lines, with a bar on stderr for interactive runs only.
-fn add_queries_with_progress(analysis: &mut Analysis<'_>, file: &str, text: &str, json: bool) {
-    let bar = if json || text.len() < 1 << 20 || !std::io::stderr().is_terminal() {
+/// Reads the NDJSON log at `path` in chunks of whole lines and hands each chunk to `feed` with
+/// the number of its first line, so memory holds one chunk, not the log. A line that is not
+/// UTF-8 is passed on with its bad bytes replaced (the analysis then reports it by line). Shows
+/// a bar on stderr for large logs on interactive runs (`progress`).
+fn stream_log(path: &Path, progress: bool, mut feed: impl FnMut(&str, u32)) -> Result<(), Failure> {
+    use std::io::BufRead;
+    let cannot_read = |error: std::io::Error| Failure::error(format!("cannot read {}: {error}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    let length = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let bar = if !progress || length < 1 << 20 || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
     } else {
-        let bar = ProgressBar::new(text.len() as u64);
-        if let Ok(style) = ProgressStyle::with_template("analysing queries [{bar:40}] {percent}% {eta} left") {
+        let bar = ProgressBar::new(length);
+        if let Ok(style) = ProgressStyle::with_template("analysing {msg} [{bar:40}] {percent}% {eta} left") {
             bar.set_style(style.progress_chars("=> "));
         }
+        bar.set_message(path.display().to_string());
         bar
     };
-    let mut start = 0;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+    let mut chunk = String::new();
+    let mut line = Vec::new();
     let mut first_line = 1u32;
-    while start < text.len() {
-        let mut end = start;
-        for _ in 0..PROGRESS_CHUNK_LINES {
-            match text[end..].find('\n') {
-                Some(offset) => end += offset + 1,
-                None => {
-                    end = text.len();
-                    break;
-                }
+    let mut read = 0u64;
+    loop {
+        chunk.clear();
+        let mut lines = 0u32;
+        while (lines as usize) < CHUNK_LINES {
+            line.clear();
+            let count = reader.read_until(b'\n', &mut line).map_err(cannot_read)?;
+            if count == 0 {
+                break;
+            }
+            read += count as u64;
+            lines += 1;
+            chunk.push_str(&String::from_utf8_lossy(&line));
+            if !chunk.ends_with('\n') {
+                chunk.push('\n');
             }
         }
-        let chunk = &text[start..end];
-        analysis.add_queries_from(file, chunk, first_line);
-        first_line += chunk.matches('\n').count() as u32;
-        bar.set_position(end as u64);
-        start = end;
+        if lines == 0 {
+            break;
+        }
+        feed(&chunk, first_line);
+        first_line = first_line.saturating_add(lines);
+        bar.set_position(read);
     }
     bar.finish_and_clear();
+    Ok(())
 }
 
 /// Runs `trackgate usage`.
@@ -143,15 +161,17 @@ pub fn run(args: &UsageArgs) -> Result<(), Failure> {
             job_files.push((path.display().to_string(), text));
         }
     }
-    let queries = args.queries.as_deref().map(read_text).transpose()?;
-    let analytics = args.analytics.as_deref().map(read_text).transpose()?;
     let routing = args.routing.as_deref().map(read_text).transpose()?;
     let end_ms = match &args.now {
         Some(text) => parse_timestamp(text)
             .ok_or_else(|| Failure::error(format!("--now {text}: expected a UTC date (YYYY-MM-DD) or date-time")))?,
         None => {
-            let latest =
-                [queries.as_deref(), analytics.as_deref()].into_iter().flatten().filter_map(latest_timestamp).max();
+            // A first pass over the logs finds the window's end; the logs are streamed twice
+            // rather than held, so memory does not grow with them.
+            let mut latest: Option<i64> = None;
+            for path in [&args.queries, &args.analytics].into_iter().flatten() {
+                stream_log(path, false, |chunk, _| latest = latest.max(latest_timestamp(chunk)))?;
+            }
             latest.ok_or_else(|| Failure::error("no timestamp in the logs; give the window's end with --now"))?
         }
     };
@@ -163,11 +183,13 @@ pub fn run(args: &UsageArgs) -> Result<(), Failure> {
             .add_routing(&path.display().to_string(), text)
             .map_err(|diagnostic| Failure::refused(diagnostic.to_string()))?;
     }
-    if let (Some(path), Some(text)) = (&args.queries, &queries) {
-        add_queries_with_progress(&mut analysis, &path.display().to_string(), text, args.json);
+    if let Some(path) = &args.queries {
+        let name = path.display().to_string();
+        stream_log(path, !args.json, |chunk, first_line| analysis.add_queries_from(&name, chunk, first_line))?;
     }
-    if let (Some(path), Some(text)) = (&args.analytics, &analytics) {
-        analysis.add_analytics(&path.display().to_string(), text);
+    if let Some(path) = &args.analytics {
+        let name = path.display().to_string();
+        stream_log(path, !args.json, |chunk, first_line| analysis.add_analytics_from(&name, chunk, first_line))?;
     }
     let diagnostics: Vec<String> = analysis.diagnostics().iter().map(ToString::to_string).collect();
     let (usage, evidence) = analysis.finish();
