@@ -8,7 +8,7 @@
 //! [`Decision::Keep`] (and a sampling weight) or [`Decision::Drop`] (and a [`DropReason`]).
 //!
 //! Guarantees: the decision paths never lock and never panic, and allocate only on a thread's
-//! first decision under new rules (its per-thread lane, `engine.rs`); plans swap
+//! first decision under new rules (its per-thread lane, `engine/lane.rs`); plans swap
 //! atomically while other threads decide; every decision is counted once in a [`DropReport`].
 //! The crate does no I/O and starts no threads; time is injected through [`Clock`].
 //!
