@@ -50,6 +50,7 @@ mod rate_limit;
 mod reason;
 mod report;
 pub mod sampling;
+mod splitmix;
 mod unregistered;
 mod validate;
 
@@ -63,6 +64,7 @@ pub use engine::{
 pub use plan::{Plan, Priority};
 pub use reason::{Decision, DropReason};
 pub use report::{DropReport, EventReport, ReasonCounts, UnregisteredReport};
+pub use splitmix::SplitMix64;
 pub use validate::{parse_plan, parse_plan_bytes, PlanError, ValidatedPlan};
 
 /// The README's examples, compiled and run as doc tests so they stay true.
