@@ -12,6 +12,7 @@ mod demo;
 mod etl;
 mod format;
 mod report;
+mod threads;
 mod validate;
 
 /// Decide, before upload, which analytics events may leave the device.
