@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the tests that exercise trackgate-core's only `unsafe` code (the thread-local hot lane in
-# core/src/engine.rs) under Miri, which fails on any use of a lane after it was released, any
+# core/src/engine/lane.rs, `Engine::hot_lane`) under Miri, which fails on any use of a lane after it was released, any
 # aliasing violation and any data race it observes.
 #
 # core/tests/lanes.rs covers every way the thread's lane cache changes: more engines than cache

@@ -196,24 +196,20 @@ const RATE_LIMITS: [(f64, u32); 5] = [(0.1, 1), (1.0, 5), (5.0, 10), (10.0, 20),
 /// The shortest and longest generated name, in bytes.
 pub const NAME_LENGTHS: std::ops::RangeInclusive<usize> = 12..=40;
 
-/// SplitMix64: a tiny, well-distributed PRNG, so fixtures never depend on another crate's
-/// algorithm choices.
+/// The workspace's SplitMix64 ([`trackgate_core::SplitMix64`]) with the draws the fixtures use,
+/// so fixtures never depend on another crate's algorithm choices.
 #[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
+pub struct SplitMix64(trackgate_core::SplitMix64);
 
 impl SplitMix64 {
     /// A generator from a seed.
     pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
+        SplitMix64(trackgate_core::SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     /// A value in `0..bound` (`bound` > 0; the tiny modulo bias is irrelevant here).

@@ -1,4 +1,5 @@
-//! Number and text formatting shared by the terminal views (demo, report) and the HTML report. Pure functions.
+//! Number and text formatting shared by the terminal views (demo, report) and the HTML report.
+//! Pure functions. Percentages are written `12.3%` everywhere.
 
 /// `1234567` → `1,234,567`.
 pub fn count(value: u64) -> String {
@@ -55,6 +56,17 @@ pub fn event_name(name: &str) -> &str {
     }
 }
 
+/// The text cut to `width` characters, marking the cut: `fit("a.very.long.name", 8)` →
+/// `a.very.…`.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width - 1).collect();
+    cut.push('…');
+    cut
+}
+
 /// Escapes text for HTML element content and attribute values.
 pub fn html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
@@ -87,5 +99,35 @@ mod tests {
         assert_eq!(percent(0.1234), "12.3%");
         assert_eq!(change(-0.5), "-50.0%");
         assert_eq!(html("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn groups_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1_000), "1,000");
+        assert_eq!(count(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn sizes_in_decimal_units() {
+        assert_eq!(bytes(999), "999 B");
+        assert_eq!(bytes(1_000), "1.0 kB");
+        assert_eq!(bytes(2_500_000), "2.5 MB");
+        assert_eq!(bytes(3_210_000_000), "3.2 GB");
+    }
+
+    #[test]
+    fn percentages_have_one_decimal_and_no_space() {
+        assert_eq!(percent(0.0), "0.0%");
+        assert_eq!(percent(0.1234), "12.3%");
+        assert_eq!(change(0.25), "+25.0%");
+        assert_eq!(change(-0.004), "-0.4%");
+    }
+
+    #[test]
+    fn fits_long_names() {
+        assert_eq!(fit("short", 10), "short");
+        assert_eq!(fit("a.very.long.event.name", 10), "a.very.lo…");
     }
 }

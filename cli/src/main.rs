@@ -17,6 +17,7 @@ mod etl;
 mod files;
 mod format;
 mod report;
+mod threads;
 mod usage;
 mod validate;
 

@@ -166,6 +166,9 @@ fn the_text_summary_fits_in_100_columns() {
     for line in run.stdout.lines() {
         assert!(line.chars().count() <= 100, "line wider than 100 columns: {line:?}");
     }
+    // Percentages as everywhere else in the CLI (`format::percent`): `100.0%`, no space.
+    assert!(run.stdout.contains("100.0%"), "{}", run.stdout);
+    assert!(!run.stdout.contains(" %"), "{}", run.stdout);
     // Not a terminal: no progress bar, nothing on stderr.
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 }

@@ -84,8 +84,8 @@ const INLINE_NAME_BYTES: usize = 32;
 pub(crate) struct InlineName([u8; INLINE_NAME_BYTES]);
 
 /// What a decision reads of one event's rules (16 bytes). It is the start of the event's
-/// [`CompiledEvent`] and is copied next to each lane's counters (`engine.rs`), so a decision by
-/// id on a thread's lane reads one cache line.
+/// [`CompiledEvent`] and is copied next to each lane's counters (`engine/lane.rs`), so a
+/// decision by id on a thread's lane reads one cache line.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub(crate) struct EventRule {

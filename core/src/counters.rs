@@ -3,7 +3,7 @@
 //! Every decision adds to exactly one count (no lock, no allocation), in one of two modes:
 //! - **shared** counters (those of a `CompiledPlan`) take relaxed atomic adds from any thread;
 //!   reports read-and-reset them with atomic swaps;
-//! - **single-writer** counters (those of one thread's lane, `engine.rs`) are only ever written
+//! - **single-writer** counters (those of one thread's lane, `engine/lane.rs`) are only ever written
 //!   by their owning thread, with a plain relaxed load and store (no locked instruction, which
 //!   costs about 5 ns each on x86-64); they only grow, and reports take the difference from
 //!   what they read last time ([`EventCounts::since`]).

@@ -8,7 +8,7 @@
 //! [`Decision::Keep`] (and a sampling weight) or [`Decision::Drop`] (and a [`DropReason`]).
 //!
 //! Guarantees: the decision paths never lock and never panic, and allocate only on a thread's
-//! first decision under new rules (its per-thread lane, `engine.rs`); plans swap
+//! first decision under new rules (its per-thread lane, `engine/lane.rs`); plans swap
 //! atomically while other threads decide; every decision is counted once in a [`DropReport`].
 //! The crate does no I/O and starts no threads; time is injected through [`Clock`].
 //!
@@ -50,6 +50,7 @@ mod rate_limit;
 mod reason;
 mod report;
 pub mod sampling;
+mod splitmix;
 mod unregistered;
 mod validate;
 
@@ -64,6 +65,7 @@ pub use json::{LineIndex, COLUMN_BLOCK};
 pub use plan::{Plan, Priority};
 pub use reason::{Decision, DropReason};
 pub use report::{DropReport, EventReport, ReasonCounts, UnregisteredReport};
+pub use splitmix::SplitMix64;
 pub use validate::{parse_plan, parse_plan_bytes, PlanError, ValidatedPlan};
 
 /// The README's examples, compiled and run as doc tests so they stay true.

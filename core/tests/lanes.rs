@@ -1,11 +1,10 @@
-//! Per-thread lanes (`engine.rs`): every decision counted exactly once however threads, engines
-//! and handles mix: more engines on one thread than its lane cache holds, threads that exit
-//! before the report, a `Decider` next to the engine's own calls on one thread, plan and unit
-//! changes between decisions, and clocks that decide re-entrantly, on the same engine (the
-//! thread's hot lane) and in ways that would refresh the thread's lane cache under the outer
-//! decision (the fallback path). CI also runs this file under Miri, which checks that no lane
-//! is used after it was released.
-
+//! Per-thread lanes (`core/src/engine/lane.rs`): every decision counted exactly once however
+//! threads, engines and handles mix: more engines on one thread than its lane cache holds,
+//! threads that exit before the report, a `Decider` next to the engine's own calls on one
+//! thread, plan and unit changes between decisions, and clocks that decide re-entrantly, on the
+//! same engine (the thread's hot lane) and in ways that would refresh the thread's lane cache
+//! under the outer decision (the fallback path). CI also runs this file under Miri, which
+//! checks that no lane is used after it was released.
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -13,16 +13,15 @@ pub trait RandomSource: Send {
     fn next_u64(&mut self) -> u64;
 }
 
-/// The SplitMix64 generator (Steele, Lea, Flood 2014): tiny, fast, passes BigCrush.
+/// The SplitMix64 generator ([`trackgate_core::SplitMix64`]) as a [`RandomSource`], with a
+/// seed from the process's hash randomness when reproducibility is not wanted.
 #[derive(Debug, Clone)]
-pub struct SplitMix64 {
-    state: u64,
-}
+pub struct SplitMix64(trackgate_core::SplitMix64);
 
 impl SplitMix64 {
     /// A generator with a fixed seed: the same seed gives the same sequence.
     pub fn new(seed: u64) -> SplitMix64 {
-        SplitMix64 { state: seed }
+        SplitMix64(trackgate_core::SplitMix64::new(seed))
     }
 
     /// A generator seeded differently in every process and every call.
@@ -36,10 +35,6 @@ impl SplitMix64 {
 
 impl RandomSource for SplitMix64 {
     fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = self.state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
+        self.0.next_u64()
     }
 }

@@ -107,15 +107,9 @@ pub fn mixed_events(count: usize) -> String {
         "promo.clicked",
         "bad name",
     ];
-    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        // SplitMix64: a fixed generator, so the lines never change between runs or versions.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut mixed = state;
-        mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        mixed ^ (mixed >> 31)
-    };
+    // A fixed generator, so the lines never change between runs or versions.
+    let mut random = trackgate_core::SplitMix64::new(0x9E37_79B9_7F4A_7C15);
+    let mut next = move || random.next_u64();
     let mut lines = String::new();
     for id in 0..count {
         let name = names[(next() % names.len() as u64) as usize];
