@@ -241,4 +241,110 @@ mod tests {
         assert_eq!(ByPriority::index(Some(Priority::P3)), 3);
         assert_eq!(ByPriority::index(None), ByPriority::UNPRIORITISED);
     }
+
+    use crate::test_support::{compiled, events, lines_of};
+    use crate::{FilterStats, SizeSource};
+
+    fn stats(plan: &CompiledPlan, counts: FilterCounts) -> FilterStats {
+        FilterStats::from_counts(plan, Some("w".to_owned()), "in".to_owned(), counts)
+    }
+
+    #[test]
+    fn a_block_is_its_lines_one_by_one() {
+        for plan in
+            [compiled(str::to_owned), compiled(|text| text.replace(r#""version":4"#, r#""version":4,"shadow":true"#))]
+        {
+            let filter = LineFilter::new(&plan, &FieldConfig::default()).unwrap();
+            let block = events();
+            let (mut whole, mut whole_split) = (Vec::new(), ByPriority::default());
+            let mut whole_counts = FilterCounts::new(3, 100);
+            filter.filter_block(&block, &mut whole, &mut whole_counts);
+            filter.filter_block(&block, &mut whole_split, &mut FilterCounts::new(3, 100));
+
+            let (mut one_by_one, mut one_by_one_split) = (Vec::new(), ByPriority::default());
+            let mut line_counts = FilterCounts::new(3, 100);
+            for line in lines_of(&block) {
+                filter.filter_line(line, &mut one_by_one, &mut line_counts);
+                filter.filter_line(line, &mut one_by_one_split, &mut FilterCounts::new(3, 100));
+            }
+            assert_eq!(String::from_utf8_lossy(&whole), String::from_utf8_lossy(&one_by_one));
+            assert_eq!(whole_split, one_by_one_split);
+            assert_eq!(whole_split.0.concat().len(), whole.len());
+            let (whole, one_by_one) = (stats(&plan, whole_counts), stats(&plan, line_counts));
+            assert_eq!(whole, one_by_one);
+            assert_eq!(whole.lines, 41);
+            assert!(whole.kept > 0 && whole.blank_lines > 0 && whole.malformed.count > 0, "{whole:?}");
+            assert_eq!(whole.malformed.first.len(), 3);
+        }
+    }
+
+    #[test]
+    fn blocks_cut_at_line_boundaries_add_up_to_the_whole() {
+        let plan = compiled(str::to_owned);
+        let filter = LineFilter::new(&plan, &FieldConfig::default()).unwrap();
+        let input = events();
+        let mut expected_output = Vec::new();
+        let mut expected = FilterCounts::new(100, 100);
+        filter.filter_block(&input, &mut expected_output, &mut expected);
+        let expected = stats(&plan, expected);
+        let boundaries = input.iter().enumerate().filter(|(_, byte)| **byte == b'\n').map(|(at, _)| at + 1);
+        for cut in boundaries.step_by(3) {
+            let (first, second) = input.split_at(cut);
+            let mut output = Vec::new();
+            let mut counts = FilterCounts::new(100, 100);
+            filter.filter_block(first, &mut output, &mut counts);
+            let mut later = FilterCounts::new(100, 100);
+            filter.filter_block(second, &mut output, &mut later);
+            counts.merge(later);
+            assert_eq!(output, expected_output, "cut at {cut}");
+            assert_eq!(stats(&plan, counts), expected, "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_line_cut_across_blocks_is_filtered_as_two_lines() {
+        let plan = compiled(str::to_owned);
+        let filter = LineFilter::new(&plan, &FieldConfig::default()).unwrap();
+        let line = br#"{"event":"p.zero","unit_id":"u1"}"#;
+        let mut output = Vec::new();
+        let mut counts = FilterCounts::new(10, 10);
+        filter.filter_block(&line[..10], &mut output, &mut counts);
+        filter.filter_block(&line[10..], &mut output, &mut counts);
+        assert!(output.is_empty());
+        assert_eq!((counts.lines.lines, counts.lines.malformed.count), (2, 2));
+    }
+
+    #[test]
+    fn outcomes_say_what_became_of_a_line() {
+        let plan = compiled(str::to_owned);
+        let fields = FieldConfig { size: SizeSource::Field("meta.bytes".parse().unwrap()), ..FieldConfig::default() };
+        let filter = LineFilter::new(&plan, &fields).unwrap();
+        let mut output = Vec::new();
+        let mut counts = FilterCounts::new(1, 10);
+        assert_eq!(filter.filter_line(b" \r", &mut output, &mut counts), LineOutcome::Blank);
+        let kept = filter.filter_line(br#"{"event":"p.low","meta":{"bytes":7}}"#, &mut output, &mut counts);
+        assert!(matches!(kept, LineOutcome::Decided(UnitEvaluation { decision: Decision::Keep { .. }, .. })));
+        let oversize = filter.filter_line(br#"{"event":"p.low","meta":{"bytes":700}}"#, &mut output, &mut counts);
+        assert!(matches!(oversize, LineOutcome::Decided(UnitEvaluation { decision: Decision::Drop { .. }, .. })));
+        let LineOutcome::Malformed(problem) = filter.filter_line(br#"{"event":"p.low"}"#, &mut output, &mut counts)
+        else {
+            panic!("a missing size field is malformed")
+        };
+        assert_eq!(problem.message, "the size field is missing or null");
+        assert!(matches!(filter.filter_line(b"[]", &mut output, &mut counts), LineOutcome::Malformed(_)));
+        assert_eq!(output, b"{\"event\":\"p.low\",\"meta\":{\"bytes\":7},\"_tg_priority\":\"P3\"}\n");
+        // Both malformed lines are counted; only the first is listed, numbered among all lines.
+        let malformed = &counts.lines.malformed;
+        assert_eq!((malformed.count, malformed.first.len(), malformed.first[0].line), (2, 1, 4));
+        assert_eq!((counts.lines.lines, counts.lines.blank_lines), (5, 1));
+    }
+
+    #[test]
+    fn field_clashes_are_refused_and_filters_are_shareable() {
+        fn shareable<T: Send + Sync>(_: &T) {}
+        let plan = compiled(str::to_owned);
+        let same = FieldConfig { unit: "event".parse().unwrap(), ..FieldConfig::default() };
+        assert!(matches!(LineFilter::new(&plan, &same), Err(FieldError::SameMember { .. })));
+        shareable(&LineFilter::new(&plan, &FieldConfig::default()).unwrap());
+    }
 }

@@ -39,6 +39,9 @@ pub mod filter;
 pub mod spark;
 pub mod stats;
 
+#[cfg(test)]
+mod test_support;
+
 pub use fields::{FieldConfig, FieldError, FieldPath, LineProblem, SizeSource, RESERVED_MEMBERS};
 pub use filter::{ByPriority, KeptOutput, LineFilter, LineOutcome};
 pub use spark::{Selection, SparkError, SparkExport, PYSPARK_VIEW};

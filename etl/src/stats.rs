@@ -616,4 +616,72 @@ mod tests {
         let name = format!("{}é", "x".repeat(MAX_LISTED_NAME_BYTES - 1));
         assert_eq!(shorten(&name).len(), MAX_LISTED_NAME_BYTES - 1);
     }
+
+    use crate::test_support::{compiled, events, lines_of};
+    use crate::{FieldConfig, LineFilter};
+
+    /// The stats of filtering `lines` (whole lines, each without its newline) with `plan`.
+    fn stats_of(plan: &CompiledPlan, lines: &[&[u8]]) -> FilterStats {
+        let filter = LineFilter::new(plan, &FieldConfig::default()).unwrap();
+        let mut counts = FilterCounts::new(4, 100);
+        for line in lines {
+            filter.filter_line(line, &mut Vec::new(), &mut counts);
+        }
+        FilterStats::from_counts(plan, Some("2026-11-01".to_owned()), "events".to_owned(), counts)
+    }
+
+    fn merged(first: &FilterStats, later: &FilterStats) -> FilterStats {
+        let mut merged = first.clone();
+        merged.merge(later).unwrap();
+        merged
+    }
+
+    #[test]
+    fn stats_merge_adds_counts_and_is_associative() {
+        let plan = compiled(str::to_owned);
+        let input = events();
+        let lines = lines_of(&input);
+        let whole = stats_of(&plan, &lines);
+        for (first, second) in [(5, 17), (0, 30), (12, 12), (29, lines.len())] {
+            let (a, b, c) = (&lines[..first], &lines[first..second], &lines[second..]);
+            let (a, b, c) = (stats_of(&plan, a), stats_of(&plan, b), stats_of(&plan, c));
+            let left = merged(&merged(&a, &b), &c);
+            assert_eq!(left, merged(&a, &merged(&b, &c)), "split at {first}, {second}");
+            // Weights are 1 or 2 here, so even the weighted estimates add exactly.
+            assert_eq!(left, whole, "split at {first}, {second}");
+        }
+        assert!(whole.kept_weighted > whole.kept as f64);
+        assert_eq!(whole.malformed.first.len(), 4);
+        let empty = stats_of(&plan, &[]);
+        assert_eq!(merged(&empty, &whole), whole);
+        assert_eq!(merged(&whole, &empty), whole);
+    }
+
+    #[test]
+    fn stats_of_other_plans_or_windows_do_not_merge() {
+        let plan = compiled(str::to_owned);
+        let lines = [br#"{"event":"p.zero"}"#.as_slice()];
+        let ours = stats_of(&plan, &lines);
+        let other_plan = stats_of(&compiled(|text| text.replace(r#""version":4"#, r#""version":5"#)), &lines);
+        let mut other_window = ours.clone();
+        other_window.window = None;
+        let mut target = ours.clone();
+        assert!(matches!(target.merge(&other_plan), Err(StatsMergeError::Plan(..))));
+        assert!(matches!(target.merge(&other_window), Err(StatsMergeError::Window(..))));
+        assert_eq!(target, ours);
+        assert_eq!(
+            target.merge(&other_plan).unwrap_err().to_string(),
+            "stats of different plans: shop/prod version 4 and shop/prod version 5"
+        );
+    }
+
+    #[test]
+    fn the_stats_file_round_trips() {
+        let plan = compiled(str::to_owned);
+        let input = events();
+        let stats = stats_of(&plan, &lines_of(&input));
+        let text = stats.to_json();
+        assert!(text.starts_with("{\n  \"format\": \"trackgate-filter-stats/1\",\n") && text.ends_with("}\n"));
+        assert_eq!(serde_json::from_str::<FilterStats>(&text).unwrap(), stats);
+    }
 }
