@@ -14,8 +14,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use trackgate_core::{DropReason, DropReport, Priority, ReasonCounts};
+use trackgate_etl::{FilterStats, STATS_FORMAT};
 
-use crate::etl::stats::{FilterStats, STATS_FORMAT};
 use crate::Failure;
 
 /// Counts of one name (or of what could not be attributed to a name) in one window.
