@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod civil;
 mod clock;
 mod compile;
 mod counters;
