@@ -62,7 +62,6 @@ pub use engine::{
     generate_install_id, Decider, Engine, EngineError, EngineOptions, PlanChange, ResolveError, StaleEventId,
     DEFAULT_UNREGISTERED_CAPACITY, MAX_COUNTED_EVENT_BYTES, MAX_UNIT_ID_BYTES,
 };
-pub use json::{LineIndex, COLUMN_BLOCK};
 pub use plan::{Plan, Priority};
 pub use reason::{Decision, DropReason};
 pub use report::{DropReport, EventReport, ReasonCounts, UnregisteredReport};

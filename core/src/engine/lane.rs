@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
-use crate::compile::{CompiledPlan, EventId, EventRule};
+use crate::compile::{CompiledPlan, EventId, CompiledRule};
 use crate::counters::{EventCounters, EventCounts, PlanCounters};
 use crate::reason::{Decision, DropReason};
 use crate::report::ReportBuilder;
@@ -117,7 +117,7 @@ impl Drop for ClockCall {
 /// one entry.
 #[repr(C, align(64))]
 struct LaneEntry {
-    rule: EventRule,
+    rule: CompiledRule,
     /// Written only by the lane's thread (single-writer, load + store).
     counters: EventCounters,
 }
@@ -167,7 +167,7 @@ impl Tally for Lane {
     }
 
     #[inline(always)]
-    fn event(&self, index: usize) -> (&EventRule, &EventCounters) {
+    fn event(&self, index: usize) -> (&CompiledRule, &EventCounters) {
         let entry = &self.entries[index];
         (&entry.rule, &entry.counters)
     }

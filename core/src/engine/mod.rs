@@ -283,7 +283,7 @@ impl Engine {
 
 fn resolve_in(plan: &CompiledPlan, name: &str) -> Result<EventId, ResolveError> {
     match plan.lookup(name.as_bytes()) {
-        Some(index) => Ok(EventId::new(plan.generation, index)),
+        Some(index) => Ok(EventId::new(plan.stamp, index)),
         None => match check_event_name(name) {
             Err(problem) => Err(ResolveError::InvalidName(problem)),
             Ok(()) => Err(ResolveError::Unregistered),
