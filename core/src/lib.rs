@@ -59,8 +59,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use compile::{CompileError, CompiledPlan, EventId, EventSummary, UnitEvaluation};
 pub use diagnostic::{Diagnostic, Severity};
 pub use engine::{
-    generate_install_id, Decider, Engine, EngineError, EngineOptions, PlanChange, ResolveError, StaleEventId,
-    DEFAULT_UNREGISTERED_CAPACITY, MAX_COUNTED_EVENT_BYTES, MAX_UNIT_ID_BYTES,
+    generate_install_id, uuid_v4_text, Decider, Engine, EngineError, EngineOptions, PlanChange, ResolveError,
+    StaleEventId, DEFAULT_UNREGISTERED_CAPACITY, MAX_COUNTED_EVENT_BYTES, MAX_UNIT_ID_BYTES,
 };
 pub use plan::{Plan, Priority};
 pub use reason::{Decision, DropReason};

@@ -146,11 +146,8 @@ pub(super) fn offer_stray(engine: &Engine, random: &mut SplitMix64, truth: &mut 
 /// The device's sampling unit: a UUID v4 text derived from the seed and the device index.
 pub(super) fn unit_id(seed: u64, device: u64) -> String {
     let mut random = SplitMix64::new(stream_seed(seed, device, UNIT_STREAM));
-    let mut value = (u128::from(random.next_u64()) << 64) | u128::from(random.next_u64());
-    value = (value & !(0xF << 76)) | (0x4 << 76); // version 4
-    value = (value & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant
-    let hex = format!("{value:032x}");
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    let value = (u128::from(random.next_u64()) << 64) | u128::from(random.next_u64());
+    trackgate_core::uuid_v4_text(value.to_be_bytes())
 }
 
 /// The seed of one device's stream: unrelated for neighbouring devices and for each stream.

@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
-use crate::compile::{CompiledPlan, EventId, CompiledRule};
+use crate::compile::{CompiledPlan, CompiledRule, EventId};
 use crate::counters::{EventCounters, EventCounts, PlanCounters};
 use crate::reason::{Decision, DropReason};
 use crate::report::ReportBuilder;

@@ -48,7 +48,7 @@ use crate::report::{DropReport, ReportBuilder};
 use crate::sampling::random_value_with_seed;
 use crate::unregistered::UnregisteredTable;
 
-pub use install_id::generate_install_id;
+pub use install_id::{generate_install_id, uuid_v4_text};
 pub use lane::Decider;
 use lane::{GuardedClock, Lane, RulesGeneration};
 

@@ -6,7 +6,7 @@
 //! code but the engine's clock, through [`GuardedClock`](super::lane::GuardedClock), and no
 //! `Engine` method: `lane.rs` relies on that while a decision borrows the thread's hot lane.
 
-use crate::compile::{CompiledPlan, EventId, CompiledRule};
+use crate::compile::{CompiledPlan, CompiledRule, EventId};
 use crate::counters::EventCounters;
 use crate::reason::{Decision, DropReason};
 use crate::unregistered::Handling;
