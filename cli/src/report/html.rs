@@ -7,8 +7,8 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::{EventTotals, GovernanceReport};
 use crate::format::{bytes, change, count, event_name, html, money, percent};
+use trackgate_governance::report::{EventTotals, GovernanceReport};
 
 /// Bars in the "top events by cost" chart.
 const TOP_EVENTS: usize = 10;
