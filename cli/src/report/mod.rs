@@ -53,6 +53,12 @@ pub struct ReportArgs {
     /// Also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// With --html: add a section with the owner worklists of this proposal (`trackgate propose`).
+    #[arg(long, value_name = "FILE", requires = "html")]
+    proposal: Option<PathBuf>,
+    /// With --proposal: the time the worklists are made for (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME", requires = "proposal")]
+    now: Option<String>,
 }
 
 /// Runs `trackgate report`.
@@ -93,8 +99,15 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
             candidate.why = format!("{}; evidence: {sentence}", candidate.why);
         }
     }
+    let worklists = match &args.proposal {
+        Some(path) => {
+            let now = crate::governance::now(args.now.as_deref())?;
+            Some(trackgate_governance::worklists(&crate::governance::read_proposal(path)?, now, None))
+        }
+        None => None,
+    };
     if let Some(path) = &args.html {
-        std::fs::write(path, html::render(&report))
+        std::fs::write(path, html::render(&report, worklists.as_ref()))
             .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))?;
     }
     if args.json {

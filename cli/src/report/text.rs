@@ -10,7 +10,7 @@ use trackgate_governance::report::GovernanceReport;
 const TOP_EVENTS: usize = 10;
 
 /// Writes rows as columns padded to their widest cell; the first column is left-aligned.
-fn table(output: &mut String, header: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn table(output: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
