@@ -65,6 +65,8 @@ pub struct Fixture {
     pub report: String,
     pub usage: String,
     pub registered: String,
+    /// The filter stats the report was made from.
+    pub stats: Vec<String>,
 }
 
 fn traffic(day: u32) -> String {
@@ -81,7 +83,8 @@ fn traffic(day: u32) -> String {
 pub fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let directory = scratch_directory("governance-fixture");
+        // One directory per test binary: binaries may run at the same time.
+        let directory = scratch_directory(&format!("governance-fixture-{}", env!("CARGO_CRATE_NAME")));
         let plan = write_file(&directory, "plan.json", include_str!("../../src/sample_plan.json"));
         let mut stats = Vec::new();
         for day in 1..=2 {
@@ -108,7 +111,7 @@ pub fn fixture() -> &'static Fixture {
         run.assert_code(0);
         let report = write_file(&directory, "report.json", &run.stdout);
         let registered = write_file(&directory, "registered.json", registrations().to_string());
-        Fixture { directory, plan, report, usage, registered }
+        Fixture { directory, plan, report, usage, registered, stats }
     })
 }
 
