@@ -28,24 +28,16 @@ pub struct Applied {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApplyError {
     /// The plan is not the one the proposal was made against.
-    #[error("the plan ({found_app}/{found_env} version {found_version}, {found}) is not the one the proposal was made against ({expected_app}/{expected_env} version {expected_version}, {expected}); make a new proposal from this plan")]
+    #[error("the plan ({found_plan}, {found}) is not the one the proposal was made against ({expected_plan}, {expected}); make a new proposal from this plan")]
     DigestMismatch {
         /// The proposal's digest.
         expected: String,
         /// The given plan's digest.
         found: String,
-        /// The proposal's app.
-        expected_app: String,
-        /// The proposal's env.
-        expected_env: String,
-        /// The proposal's plan version.
-        expected_version: u64,
-        /// The plan's app.
-        found_app: String,
-        /// The plan's env.
-        found_env: String,
-        /// The plan's version.
-        found_version: u64,
+        /// The proposal's plan: `app/env version N`.
+        expected_plan: String,
+        /// The given plan: `app/env version N`.
+        found_plan: String,
     },
     /// No change is accepted or auto-applied.
     #[error("no change is accepted or auto-applied ({pending} pending, {expired} expired, {rejected} rejected); nothing to apply")]
@@ -93,12 +85,8 @@ pub fn apply(proposal: &Proposal, plan: &Plan, now: Timestamp) -> Result<Applied
         return Err(ApplyError::DigestMismatch {
             expected: proposal.plan.digest.clone(),
             found,
-            expected_app: proposal.plan.app.clone(),
-            expected_env: proposal.plan.env.clone(),
-            expected_version: proposal.plan.version,
-            found_app: plan.app.clone(),
-            found_env: plan.env.clone(),
-            found_version: plan.version,
+            expected_plan: format!("{}/{} version {}", proposal.plan.app, proposal.plan.env, proposal.plan.version),
+            found_plan: format!("{}/{} version {}", plan.app, plan.env, plan.version),
         });
     }
     let mut proposal = proposal.clone();
