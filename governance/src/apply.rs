@@ -117,3 +117,48 @@ pub fn apply(proposal: &Proposal, plan: &Plan, now: Timestamp) -> Result<Applied
     let validated = parse_plan(&text).map_err(ApplyError::Invalid)?;
     Ok(Applied { plan: validated.plan, text, applied, warnings: validated.warnings })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Mode;
+    use crate::proposal::{Answer, ChangeState};
+
+    const PLAN: &str = r#"{"schema": 1, "app": "shop", "env": "prod", "version": 7,
+        "events": {"a.one": {"priority": "P2"}, "a.two": {"priority": "P1"}}}"#;
+
+    fn proposal(plan: &Plan) -> Proposal {
+        let text = format!(
+            r#"{{"format": "trackgate-proposal/1", "created": "2026-11-01T00:00:00Z", "mode": "supervised",
+            "plan": {{"app": "shop", "env": "prod", "version": 7, "digest": "{}"}},
+            "report": {{"days": 1, "currency": "EUR", "kept_per_day": 10}},
+            "policy": {{}},
+            "changes": [{{"id": "downgrade:a.two", "event": "a.two", "owner": "t", "kind": "downgrade",
+              "edit": {{"set": "priority", "from": "P1", "to": "P2"}}, "why": "", "what": "", "how": "", "when": "",
+              "saving": {{"events_per_day": 0, "bytes_per_day": 0, "cost_per_day": 0}}, "kept_per_day": 1,
+              "deadline": "2026-11-10T00:00:00Z", "state": "pending"}}]}}"#,
+            crate::plan_digest(plan)
+        );
+        Proposal::parse(&text).unwrap()
+    }
+
+    #[test]
+    fn accepted_changes_make_the_next_version() {
+        let plan = parse_plan(PLAN).unwrap().plan;
+        let mut proposal = proposal(&plan);
+        assert_eq!(proposal.mode, Mode::Supervised);
+        let now = Timestamp::parse("2026-11-02").unwrap();
+        assert!(matches!(apply(&proposal, &plan, now), Err(ApplyError::NothingToApply { pending: 1, .. })));
+        proposal.changes[0].state = ChangeState::Accepted;
+        proposal.changes[0].answer = Some(Answer { by: "ana".into(), at: now, comment: None });
+        let applied = apply(&proposal, &plan, now).unwrap();
+        assert_eq!(applied.plan.version, 8);
+        assert_eq!(applied.plan.events["a.two"].priority, trackgate_core::Priority::P2);
+        assert_eq!(applied.plan.events["a.one"], plan.events["a.one"]);
+        assert_eq!(applied.applied, ["downgrade:a.two"]);
+        assert_eq!(parse_plan(&applied.text).unwrap().plan, applied.plan);
+        let mut other = plan.clone();
+        other.version = 6;
+        assert!(matches!(apply(&proposal, &other, now), Err(ApplyError::DigestMismatch { .. })));
+    }
+}

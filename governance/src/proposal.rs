@@ -343,3 +343,86 @@ impl Proposal {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::edit::PlanEdit;
+    use trackgate_core::plan::EventStatus;
+
+    fn at(text: &str) -> Timestamp {
+        Timestamp::parse(text).unwrap()
+    }
+
+    fn proposal() -> Proposal {
+        let change = |event: &str| Change {
+            id: format!("retire:{event}"),
+            event: event.to_owned(),
+            owner: "team".to_owned(),
+            kind: CandidateKind::Retire,
+            edit: PlanEdit::retire(EventStatus::Active),
+            why: String::new(),
+            what: String::new(),
+            how: String::new(),
+            when: String::new(),
+            saving: DailySaving::default(),
+            kept_per_day: 1.0,
+            deadline: at("2026-11-10"),
+            state: ChangeState::Pending,
+            blocked_by: Vec::new(),
+            answer: None,
+        };
+        Proposal {
+            format: PROPOSAL_FORMAT.to_owned(),
+            created: at("2026-11-01"),
+            mode: Mode::Supervised,
+            plan: PlanRef { app: "a".into(), env: "e".into(), version: 1, digest: "sha256:00".into(), file: None },
+            report: ReportRef { days: 1, currency: "EUR".into(), kept_per_day: 2.0 },
+            policy: Policy::default(),
+            changes: vec![change("a.one"), change("a.two")],
+        }
+    }
+
+    #[test]
+    fn a_review_is_all_or_nothing() {
+        let mut proposal = proposal();
+        let before = proposal.clone();
+        let decisions = [("retire:a.one".to_owned(), Verdict::Accept), ("retire:a.three".to_owned(), Verdict::Reject)];
+        let error = proposal.review(&decisions, "ana", None, at("2026-11-02")).unwrap_err();
+        assert_eq!(error, ReviewError::UnknownId("retire:a.three".into()));
+        assert_eq!(proposal, before);
+        proposal.review(&decisions[..1], "ana", Some("ok"), at("2026-11-02")).unwrap();
+        assert_eq!(proposal.changes[0].state, ChangeState::Accepted);
+        assert_eq!(
+            proposal.changes[0].answer,
+            Some(Answer { by: "ana".into(), at: at("2026-11-02"), comment: Some("ok".into()) })
+        );
+        let again = proposal.review(&decisions[..1], "bo", None, at("2026-11-03")).unwrap_err();
+        assert_eq!(again.to_string(), "change `retire:a.one` is already accepted");
+        // The written form reads back identically.
+        assert_eq!(Proposal::parse(&proposal.to_json()).unwrap(), proposal);
+    }
+
+    #[test]
+    fn pending_changes_expire_at_their_deadline() {
+        let mut proposal = proposal();
+        assert!(proposal.expire(at("2026-11-09T23:59:59Z")).is_empty());
+        let late = proposal.review(&[("retire:a.two".into(), Verdict::Accept)], "ana", None, at("2026-11-10"));
+        assert!(matches!(late, Err(ReviewError::Expired { .. })));
+        assert_eq!(proposal.changes[1].state, ChangeState::Pending);
+        assert_eq!(proposal.expire(at("2026-11-10")), ["retire:a.one", "retire:a.two"]);
+    }
+
+    #[test]
+    fn rules_between_fields_are_checked() {
+        let mut proposal = proposal();
+        proposal.changes[1].id = "retire:a.one".into();
+        assert_eq!(proposal.check().unwrap_err().path, "$.changes[1].id");
+        let mut proposal = self::proposal();
+        proposal.changes[0].state = ChangeState::AutoApplied;
+        assert_eq!(
+            proposal.check().unwrap_err().to_string(),
+            "0:0: $.changes[0].state: auto-applied in a supervised proposal"
+        );
+    }
+}

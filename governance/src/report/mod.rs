@@ -1,5 +1,5 @@
 //! The governance cost report: its data model ([`model`]), input data ([`inputs`]), thresholds
-//! ([`rules`]) and computation ([`compute`]). `trackgate report` reads the files and renders the
+//! ([`rules`]) and computation ([`mod@compute`]). `trackgate report` reads the files and renders the
 //! result; `trackgate propose` reads the JSON back.
 
 pub mod compute;
