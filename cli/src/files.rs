@@ -57,3 +57,42 @@ pub fn starts_with(path: &Path, prefix: &[u8]) -> Result<bool, Failure> {
         .map_err(|error| Failure::error(format!("cannot read {}: {error}", path.display())))?;
     Ok(head == prefix)
 }
+
+/// The cap for governance documents (reports, proposals, policies, registrations): as large as
+/// a plan, since each holds at most a few lines per event.
+pub const DOCUMENT_CAP: usize = trackgate_core::plan::MAX_PLAN_BYTES;
+
+/// Reads a capped UTF-8 text file.
+pub fn read_capped_text(path: &Path, cap: usize, what: &str) -> Result<String, Failure> {
+    String::from_utf8(read_capped(path, cap, what)?).map_err(|error| {
+        Failure::refused(format!("{}: not UTF-8 text (byte {})", path.display(), error.utf8_error().valid_up_to()))
+    })
+}
+
+/// Replaces `path` with `bytes` crash-safely: a temporary file in the same directory is
+/// written and synced, then renamed over `path`, and the directory is synced, so a crash leaves
+/// either the old file or the new one, never a mix. The temporary file is removed on failure.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    use std::io::Write;
+    let failure = |error: std::io::Error| Failure::error(format!("cannot write {}: {error}", path.display()));
+    let name =
+        path.file_name().ok_or_else(|| Failure::error(format!("cannot write {}: not a file name", path.display())))?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let temporary = directory.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)?;
+        #[cfg(unix)]
+        File::open(&directory)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.map_err(failure)
+}

@@ -16,6 +16,7 @@ mod demo;
 mod etl;
 mod files;
 mod format;
+mod governance;
 mod report;
 mod threads;
 mod usage;
@@ -49,6 +50,16 @@ enum Command {
     Report(report::ReportArgs),
     /// Which events anyone reads, from SQL lineage, routing rules and analytics logs: usage.json.
     Usage(usage::UsageArgs),
+    /// Turn a report's candidates into a proposal: ids, owners, exact edits, savings, deadlines.
+    ///
+    /// Example: `trackgate propose --plan plan.json --report report.json --usage usage.json
+    /// --policy policy.json -o proposal.json`.
+    Propose(governance::propose::ProposeArgs),
+    /// Owners accept or reject a proposal's changes (`--accept ID… --by NAME`), or list them.
+    Review(governance::review::ReviewArgs),
+    /// Plan versions: `plan apply` writes the next version from a reviewed proposal.
+    #[command(subcommand)]
+    Plan(governance::apply::PlanCommand),
     /// Create a publisher key pair (signing.key, mode 0600; public.key; public.hex for apps).
     Keygen(delivery::keygen::KeygenArgs),
     /// Validate, encode and sign a plan into an envelope devices accept.
@@ -96,6 +107,9 @@ fn main() -> ExitCode {
         Command::Export(args) => etl::export_spark::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Usage(args) => usage::run(&args),
+        Command::Propose(args) => governance::propose::run(&args),
+        Command::Review(args) => governance::review::run(&args),
+        Command::Plan(command) => governance::apply::run(&command),
         Command::Keygen(args) => delivery::keygen::run(&args),
         Command::Build(args) => delivery::build::run(&args),
         Command::Inspect(args) => delivery::inspect::run(&args),

@@ -360,8 +360,8 @@ fn check_identifier(text: &str) -> Result<(), String> {
     })
 }
 
-/// JSON path of an event: `$.events["name"]`.
-pub(crate) fn event_path(name: &str) -> String {
+/// JSON path of an event: `$.events["name"]`, with quotes, backslashes and control characters escaped.
+pub fn event_path(name: &str) -> String {
     let mut path = String::from("$.events[\"");
     for character in name.chars() {
         match character {

@@ -7,8 +7,9 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::{EventTotals, GovernanceReport};
 use crate::format::{bytes, change, count, event_name, html, money, percent};
+use trackgate_governance::report::{EventTotals, GovernanceReport};
+use trackgate_governance::Worklists;
 
 /// Bars in the "top events by cost" chart.
 const TOP_EVENTS: usize = 10;
@@ -25,12 +26,13 @@ table { border-collapse: collapse; width: 100%; font-size: 14px; margin-top: 8px
 th, td { border-bottom: 1px solid #e9ecef; padding: 4px 8px; text-align: right; vertical-align: top; }
 th:first-child, td:first-child, td.text { text-align: left; }
 .alert { color: #c92a2a; font-weight: 600; } .note { color: #6c757d; }
-table.candidates th { text-align: left; } code { word-break: break-all; }
+table.candidates th, table.worklist th { text-align: left; } code { word-break: break-all; }
 svg text { font-size: 12px; fill: #343a40; }
 ";
 
-/// The whole page.
-pub fn render(report: &GovernanceReport) -> String {
+/// The whole page; with `worklists` (from `--proposal`), a section of owner worklists after
+/// the candidates.
+pub fn render(report: &GovernanceReport, worklists: Option<&Worklists>) -> String {
     let mut page = String::new();
     let _ = write!(
         page,
@@ -48,6 +50,9 @@ pub fn render(report: &GovernanceReport) -> String {
     page.push_str(&savings_chart(report));
     render_savings_table(&mut page, report);
     render_candidates(&mut page, report);
+    if let Some(worklists) = worklists {
+        page.push_str(&crate::governance::worklist::html_section(worklists));
+    }
     render_anomalies(&mut page, report);
     render_estimates_and_density(&mut page, report);
     render_events_table(&mut page, report);

@@ -1,6 +1,6 @@
 //! The report's input files: counts (filter stats or SDK drop reports), prices, usage, rules.
 //!
-//! Owns the file formats of `docs/report.md` and their reading. Every file is read whole and
+//! Owns reading the file formats of `docs/report.md` (the types are `trackgate-governance`'s). Every file is read whole and
 //! parsed with serde; a problem is reported as `FILE:LINE:COLUMN: $.json.path: message`, never a
 //! panic, and data after a file's JSON is refused the same way. A counts file may hold several
 //! JSON documents (the NDJSON `serve --collect` writes: one drop report per line); every one
@@ -12,54 +12,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use trackgate_core::{DropReason, DropReport, Priority, ReasonCounts};
+use trackgate_core::{DropReason, DropReport, ReasonCounts};
 use trackgate_etl::{FilterStats, STATS_FORMAT};
+pub use trackgate_governance::report::{Counts, NameCounts, WindowCounts};
 
 use crate::Failure;
-
-/// Counts of one name (or of what could not be attributed to a name) in one window.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Counts {
-    pub offered: u64,
-    pub offered_bytes: u64,
-    pub kept: u64,
-    pub kept_bytes: u64,
-    pub kept_weighted: f64,
-    pub dropped: ReasonCounts,
-    pub dropped_bytes: ReasonCounts,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: &Counts) {
-        self.offered += other.offered;
-        self.offered_bytes += other.offered_bytes;
-        self.kept += other.kept;
-        self.kept_bytes += other.kept_bytes;
-        self.kept_weighted += other.kept_weighted;
-        self.dropped.merge(&other.dropped);
-        self.dropped_bytes.merge(&other.dropped_bytes);
-    }
-}
-
-/// One name's counts in a window.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct NameCounts {
-    /// Priority from the counts file (the plan, when given, takes precedence).
-    pub priority: Option<Priority>,
-    pub counts: Counts,
-}
-
-/// Everything counted in one window (a day or period), over all its files.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct WindowCounts {
-    pub label: String,
-    pub files: Vec<String>,
-    pub names: BTreeMap<String, NameCounts>,
-    /// Counts a file gave only as totals (SDK reports' invalid names, overflow names).
-    pub unattributed: Counts,
-    pub malformed_lines: u64,
-}
 
 /// Where a JSON document starts in its file (1-based), so its problems name the file's lines.
 #[derive(Debug, Clone, Copy)]
@@ -310,84 +267,6 @@ fn from_drop_report(report: DropReport) -> WindowCounts {
 pub fn utc_date(unix_ms: u64) -> String {
     let (year, month, day) = trackgate_core::civil::civil_from_days((unix_ms / 86_400_000) as i64);
     format!("{year:04}-{month:02}-{day:02}")
-}
-
-/// Unit prices (`--prices`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Prices {
-    /// Currency code shown next to amounts.
-    #[serde(default = "default_currency")]
-    pub currency: String,
-    /// Price of one million events (ingestion, queues, processing).
-    #[serde(default)]
-    pub per_million_events: f64,
-    /// Price of one GB (10^9 bytes) stored and moved.
-    #[serde(default)]
-    pub per_gb: f64,
-}
-
-fn default_currency() -> String {
-    "USD".to_owned()
-}
-
-impl Default for Prices {
-    fn default() -> Self {
-        Prices { currency: default_currency(), per_million_events: 0.0, per_gb: 0.0 }
-    }
-}
-
-impl Prices {
-    /// The cost of `events` events of `bytes` bytes in all.
-    pub fn cost(&self, events: u64, bytes: u64) -> f64 {
-        events as f64 / 1e6 * self.per_million_events + bytes as f64 / 1e9 * self.per_gb
-    }
-
-    /// Refuses negative or non-finite prices.
-    pub fn check(&self, path: &Path) -> Result<(), Failure> {
-        for (field, value) in [("per_million_events", self.per_million_events), ("per_gb", self.per_gb)] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err(Failure::refused(format!("{}: $.{field}: a price must be a number >= 0", path.display())));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// How often one event's data was used over the usage period.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventUsage {
-    /// Offline warehouse queries that read the event.
-    #[serde(default)]
-    pub warehouse_queries: u64,
-    /// Real-time routing rules that consume the event.
-    #[serde(default)]
-    pub realtime_rules: u64,
-    /// Behaviour-analytics queries (funnels, retention, paths) that read the event.
-    #[serde(default)]
-    pub behaviour_queries: u64,
-}
-
-impl EventUsage {
-    /// All three value signals together.
-    pub fn total(&self) -> u64 {
-        self.warehouse_queries + self.realtime_rules + self.behaviour_queries
-    }
-}
-
-/// Usage and user activity (`--usage`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Usage {
-    /// Length of the period the usage counts cover, in days.
-    pub days: u32,
-    /// Per event name. A name missing here was not used at all.
-    #[serde(default)]
-    pub events: BTreeMap<String, EventUsage>,
-    /// Total user active time per window label, in hours.
-    #[serde(default)]
-    pub active_hours: BTreeMap<String, f64>,
 }
 
 #[cfg(test)]

@@ -1,17 +1,16 @@
 //! `trackgate report`: the governance cost report, from what the gates counted.
 //!
 //! Reads counts (the filter's `--stats` files and SDK `DropReport`s, one or more per window),
-//! optional unit prices, usage, rules and the plan ([`inputs`], [`rules`]), computes the metrics
-//! ([`metrics`]) and shows them as a terminal table ([`text`]), JSON, or one self-contained HTML
-//! page with inline SVG charts ([`html`]). Single-threaded; reads every input whole before
-//! writing anything, so a bad input never leaves a half-written page. Formats and metrics:
+//! optional unit prices, usage, rules and the plan ([`inputs`]), computes the metrics and
+//! candidates with `trackgate_governance::report` (their one home) and shows them as a terminal
+//! table ([`text`]), JSON, or one self-contained HTML page with inline SVG charts ([`html`]).
+//! Single-threaded; reads every input whole before writing anything, so a bad input never
+//! leaves a half-written page. Formats and metrics:
 //! `docs/report.md`.
 
 pub mod evidence;
 pub mod html;
 pub mod inputs;
-pub mod metrics;
-pub mod rules;
 pub mod text;
 
 use std::path::PathBuf;
@@ -21,9 +20,8 @@ use trackgate_core::Plan;
 
 use crate::validate::read_plan;
 use crate::Failure;
-use inputs::{read_counts, read_json, Prices, Usage};
-use metrics::{compute, ReportInputs};
-use rules::Thresholds;
+use inputs::{read_counts, read_json};
+use trackgate_governance::report::{compute, Prices, ReportInputs, Thresholds, Usage};
 
 /// Arguments of `trackgate report`.
 #[derive(Args)]
@@ -55,6 +53,12 @@ pub struct ReportArgs {
     /// Also write the report as one self-contained HTML page.
     #[arg(long, value_name = "FILE")]
     html: Option<PathBuf>,
+    /// With --html: add a section with the owner worklists of this proposal (`trackgate propose`).
+    #[arg(long, value_name = "FILE", requires = "html")]
+    proposal: Option<PathBuf>,
+    /// With --proposal: the time the worklists are made for (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME", requires = "proposal")]
+    now: Option<String>,
 }
 
 /// Runs `trackgate report`.
@@ -64,7 +68,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     let prices: Prices = match &args.prices {
         Some(path) => {
             let prices: Prices = read_json(path)?;
-            prices.check(path)?;
+            prices.check().map_err(|problem| Failure::refused(format!("{}: {problem}", path.display())))?;
             prices
         }
         None => Prices::default(),
@@ -73,7 +77,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
     let rules: Thresholds = match &args.rules {
         Some(path) => {
             let rules: Thresholds = read_json(path)?;
-            rules.check(path)?;
+            rules.check().map_err(|problem| Failure::refused(format!("{}: {problem}", path.display())))?;
             rules
         }
         None => Thresholds::default(),
@@ -95,8 +99,15 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
             candidate.why = format!("{}; evidence: {sentence}", candidate.why);
         }
     }
+    let worklists = match &args.proposal {
+        Some(path) => {
+            let now = crate::governance::now(args.now.as_deref())?;
+            Some(trackgate_governance::worklists(&crate::governance::read_proposal(path)?, now, None))
+        }
+        None => None,
+    };
     if let Some(path) = &args.html {
-        std::fs::write(path, html::render(&report))
+        std::fs::write(path, html::render(&report, worklists.as_ref()))
             .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))?;
     }
     if args.json {

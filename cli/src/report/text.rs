@@ -3,14 +3,14 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::GovernanceReport;
 use crate::format::{bytes, change, count, event_name, money, percent};
+use trackgate_governance::report::GovernanceReport;
 
 /// Rows of the "top events" table.
 const TOP_EVENTS: usize = 10;
 
 /// Writes rows as columns padded to their widest cell; the first column is left-aligned.
-fn table(output: &mut String, header: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn table(output: &mut String, header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|cell| cell.chars().count()).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -155,7 +155,7 @@ fn render_events(output: &mut String, report: &GovernanceReport) {
                 event_name(&event.name).to_owned(),
                 event.owner.clone(),
                 event.priority.map_or_else(|| "-".to_owned(), |priority| priority.to_string()),
-                event.status.to_owned(),
+                event.status.as_str().to_owned(),
                 count(event.kept),
                 money(event.cost_kept),
                 percent(event.cost_share),

@@ -3,14 +3,12 @@
 //! A team tunes them in a JSON file (supervised); every field is optional and the defaults work
 //! without any tuning (unsupervised): "high cost" is then relative to the data (the top quarter
 //! of events by cost) rather than a fixed share. Unknown fields are refused, so a misspelt
-//! threshold is never silently ignored. Pure data: no I/O beyond the caller's read.
-
-use std::path::Path;
+//! threshold is never silently ignored. Pure data: no I/O.
 
 use serde::{Deserialize, Serialize};
-use trackgate_core::Priority;
+use trackgate_core::plan::SampleRate;
 
-use crate::Failure;
+use crate::FieldProblem;
 
 /// Thresholds of the candidate and anomaly rules. See `docs/report.md` for each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -61,19 +59,17 @@ impl Default for Thresholds {
     }
 }
 
-/// The priority a downgrade candidate is moved to.
-pub fn downgraded(priority: Priority) -> Priority {
-    match priority {
-        Priority::P0 => Priority::P1,
-        _ => Priority::P2,
-    }
-}
-
 impl Thresholds {
+    /// The rate suggested to sampling candidates, exactly (checked to have at most 6 decimals).
+    pub fn sample_rate(&self) -> SampleRate {
+        let parts = (self.sample_rate * 1e6).round().clamp(0.0, 1e6) as u32;
+        SampleRate::from_parts_per_million(parts).unwrap_or(SampleRate::ALWAYS)
+    }
+
     /// Refuses thresholds outside their range, naming the field.
-    pub fn check(&self, path: &Path) -> Result<(), Failure> {
+    pub fn check(&self) -> Result<(), FieldProblem> {
         let problem =
-            |field: &str, range: &str| Err(Failure::refused(format!("{}: $.{field}: must be {range}", path.display())));
+            |field: &str, range: &str| Err(FieldProblem::new(format!("$.{field}"), format!("must be {range}")));
         if !(0.0..=100.0).contains(&self.high_cost_percentile) {
             return problem("high_cost_percentile", "between 0 and 100");
         }
@@ -82,6 +78,9 @@ impl Thresholds {
         }
         if !(self.sample_rate > 0.0 && self.sample_rate < 1.0) {
             return problem("sample_rate", "above 0 and below 1");
+        }
+        if SampleRate::parse_decimal(&format!("{}", self.sample_rate)).is_err() {
+            return problem("sample_rate", "a rate with at most 6 decimals");
         }
         if !(self.spike_factor > 1.0 && self.spike_factor.is_finite()) {
             return problem("spike_factor", "above 1");

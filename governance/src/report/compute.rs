@@ -1,252 +1,32 @@
-//! The governance metrics: volume, cost, useless share, density, savings, estimates, candidates
-//! and anomalies, computed from counted windows, prices, usage, the plan and the rules.
+//! The report's computation: volume, cost, useless share, density, savings, estimates,
+//! candidates and anomalies, from counted windows, prices, usage, the plan and the rules.
 //!
-//! Owns [`GovernanceReport`] (the `--json` output, also what the text and HTML views show) and
-//! its computation. A pure function of its inputs: deterministic (sorted maps, fixed tie
-//! breaks), no I/O, no threads.
+//! The one home of the candidate rules (retire, sample, downgrade) and of their exact plan
+//! edits, which `trackgate report` shows and `trackgate propose` turns into a proposal. A pure
+//! function of its inputs: deterministic (sorted maps, fixed tie breaks), no I/O, no threads.
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use trackgate_core::name::is_valid_event_name;
-use trackgate_core::plan::{EventRule, EventStatus};
+use trackgate_core::plan::{EventRule, EventStatus, SampleRate};
 use trackgate_core::{DropReason, Plan, Priority};
 
-use super::inputs::{Counts, EventUsage, Prices, Usage, WindowCounts};
-use super::rules::{downgraded, Thresholds};
-
-/// The `format` of the JSON report.
-pub const REPORT_FORMAT: &str = "trackgate-report/1";
-
-/// Owner shown for events whose plan entry names none (or when no plan is given).
-pub const NO_OWNER: &str = "(no owner)";
-
-/// Everything the report shows.
-#[derive(Debug, Clone, Serialize)]
-pub struct GovernanceReport {
-    pub format: &'static str,
-    pub currency: String,
-    pub totals: Totals,
-    pub windows: Vec<WindowSummary>,
-    pub trend: Trend,
-    pub useless: Useless,
-    pub density: Option<Density>,
-    pub savings: Vec<RuleSaving>,
-    /// Per event name, highest kept cost first.
-    pub events: Vec<EventTotals>,
-    pub sampled_estimates: Vec<Estimate>,
-    pub candidates_by_owner: BTreeMap<String, Vec<Candidate>>,
-    pub anomalies: Anomalies,
-    pub rules: Thresholds,
-    /// What the report could not compute and why.
-    pub notes: Vec<String>,
-}
-
-/// Sums over every window.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Totals {
-    pub offered: u64,
-    pub offered_bytes: u64,
-    pub kept: u64,
-    pub kept_bytes: u64,
-    pub kept_weighted: f64,
-    pub dropped: u64,
-    pub dropped_bytes: u64,
-    pub malformed_lines: u64,
-    /// What the offered events would cost without the gate.
-    pub cost_offered: f64,
-    /// What the kept events cost.
-    pub cost_kept: f64,
-    /// `cost_offered - cost_kept`.
-    pub saving: f64,
-}
-
-/// One window's volume and cost.
-#[derive(Debug, Clone, Serialize)]
-pub struct WindowSummary {
-    pub label: String,
-    pub files: Vec<String>,
-    pub offered: u64,
-    pub offered_bytes: u64,
-    pub kept: u64,
-    pub kept_bytes: u64,
-    pub dropped: u64,
-    pub dropped_bytes: u64,
-    pub cost_offered: f64,
-    pub cost_kept: f64,
-    pub active_hours: Option<f64>,
-    pub events_per_active_hour: Option<f64>,
-}
-
-/// How offered volume moved from the first window to the last.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trend {
-    pub first_window: Option<String>,
-    pub last_window: Option<String>,
-    pub first_offered: u64,
-    pub last_offered: u64,
-    /// `(last - first) / first`; `None` with one window or an empty first window.
-    pub change_share: Option<f64>,
-    /// `rising`, `falling`, `flat` (within 5 %) or `single window`.
-    pub direction: &'static str,
-}
-
-/// Offered events nobody uses or that should not arrive at all.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Useless {
-    /// Active registered events with no use in the usage period (`None` without `--usage`).
-    pub unused_events: Option<u64>,
-    /// Occurrences of retired events still arriving.
-    pub retired_arriving: u64,
-    /// Occurrences of valid names that are not in the plan.
-    pub unregistered_arriving: u64,
-    /// Occurrences of names that break the naming rules.
-    pub invalid_arriving: u64,
-    pub total: u64,
-    /// `total / offered`.
-    pub share: f64,
-    /// What the useless occurrences cost as offered.
-    pub cost: f64,
-    /// The unused event names (with `--usage`), highest volume first.
-    pub unused_names: Vec<String>,
-}
-
-/// Events per hour of user activity, so volume growing faster than usage stands out.
-#[derive(Debug, Clone, Serialize)]
-pub struct Density {
-    pub first_window: String,
-    pub last_window: String,
-    pub first: f64,
-    pub last: f64,
-    pub change_share: f64,
-    pub offered_change_share: f64,
-    pub active_time_change_share: f64,
-    /// Whether density rose by more than the rules allow.
-    pub alert: bool,
-}
-
-/// What one rule saved over all windows.
-#[derive(Debug, Clone, Serialize)]
-pub struct RuleSaving {
-    pub reason: DropReason,
-    pub events: u64,
-    pub bytes: u64,
-    pub money: f64,
-    /// Share of offered events this rule dropped.
-    pub share_of_offered: f64,
-}
-
-/// One event name over all windows.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventTotals {
-    pub name: String,
-    pub owner: String,
-    pub priority: Option<Priority>,
-    /// `active`, `retired`, `unregistered` or `invalid`.
-    pub status: &'static str,
-    /// The plan's sampling rate (1 when not sampled; `None` when not in the plan or no plan).
-    pub sample: Option<f64>,
-    pub offered: u64,
-    pub offered_bytes: u64,
-    pub kept: u64,
-    pub kept_bytes: u64,
-    pub kept_weighted: f64,
-    pub oversize: u64,
-    pub oversize_bytes: u64,
-    pub cost_kept: f64,
-    /// Share of the total kept cost.
-    pub cost_share: f64,
-    pub uses: Option<EventUsage>,
-}
-
-/// The weighted estimate of a sampled event's true count.
-#[derive(Debug, Clone, Serialize)]
-pub struct Estimate {
-    pub name: String,
-    pub kept: u64,
-    /// Sum of the weights of kept occurrences (Horvitz–Thompson).
-    pub estimated_true_count: f64,
-}
-
-/// What a candidate proposes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CandidateKind {
-    Retire,
-    Sample,
-    Downgrade,
-}
-
-impl CandidateKind {
-    /// `retire`, `sample` or `downgrade`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CandidateKind::Retire => "retire",
-            CandidateKind::Sample => "sample",
-            CandidateKind::Downgrade => "downgrade",
-        }
-    }
-}
-
-/// What a candidate would save.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct Saving {
-    pub events: u64,
-    pub bytes: u64,
-    pub money: f64,
-}
-
-/// A proposed plan change, for its owner to confirm.
-#[derive(Debug, Clone, Serialize)]
-pub struct Candidate {
-    pub kind: CandidateKind,
-    pub event: String,
-    pub owner: String,
-    /// Why: the measurements and the rule they crossed.
-    pub why: String,
-    /// What to change.
-    pub what: String,
-    /// How: the plan edit.
-    pub how: String,
-    /// When: the confirmation and rollout.
-    pub when: String,
-    pub saving: Saving,
-}
-
-/// Abnormal data.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Anomalies {
-    pub spikes: Vec<Spike>,
-    pub oversized: Vec<Oversized>,
-}
-
-/// A window whose count is far above the event's own baseline.
-#[derive(Debug, Clone, Serialize)]
-pub struct Spike {
-    pub event: String,
-    pub window: String,
-    pub offered: u64,
-    /// Median of the event's offered counts over the other windows.
-    pub baseline: f64,
-    pub factor: f64,
-}
-
-/// An event whose occurrences are often over its size cap.
-#[derive(Debug, Clone, Serialize)]
-pub struct Oversized {
-    pub event: String,
-    pub oversize_events: u64,
-    pub oversize_bytes: u64,
-    pub share: f64,
-    pub average_bytes: f64,
-}
+use super::inputs::{Counts, Prices, Usage, WindowCounts};
+use super::model::*;
+use super::rules::Thresholds;
+use crate::edit::PlanEdit;
 
 /// What the report is computed from.
 pub struct ReportInputs<'input> {
+    /// The counted windows, in label order.
     pub windows: &'input [WindowCounts],
+    /// The plan, for owners, statuses and sampling rates.
     pub plan: Option<&'input Plan>,
+    /// Unit prices.
     pub prices: &'input Prices,
+    /// Usage per event (candidates need it).
     pub usage: Option<&'input Usage>,
+    /// Candidate and anomaly thresholds.
     pub rules: &'input Thresholds,
 }
 
@@ -269,7 +49,7 @@ pub fn compute(inputs: &ReportInputs<'_>) -> GovernanceReport {
         notes.push("no --prices (or zero prices): costs and money savings are 0".to_owned());
     }
     GovernanceReport {
-        format: REPORT_FORMAT,
+        format: REPORT_FORMAT.to_owned(),
         currency: inputs.prices.currency.clone(),
         trend: trend(&windows),
         useless: useless(&events, &all, &totals, inputs),
@@ -353,7 +133,7 @@ fn trend(windows: &[WindowSummary]) -> Trend {
             first_offered: 0,
             last_offered: 0,
             change_share: None,
-            direction: "single window",
+            direction: "single window".to_owned(),
         };
     };
     let change_share = (windows.len() > 1 && first.offered > 0)
@@ -370,7 +150,7 @@ fn trend(windows: &[WindowSummary]) -> Trend {
         first_offered: first.offered,
         last_offered: last.offered,
         change_share,
-        direction,
+        direction: direction.to_owned(),
     }
 }
 
@@ -378,14 +158,14 @@ fn plan_rule<'plan>(inputs: &ReportInputs<'plan>, name: &str) -> Option<&'plan E
     inputs.plan.and_then(|plan| plan.events.get(name))
 }
 
-fn status_of(name: &str, rule: Option<&EventRule>, plan_given: bool, priority: Option<Priority>) -> &'static str {
+fn status_of(name: &str, rule: Option<&EventRule>, plan_given: bool, priority: Option<Priority>) -> NameStatus {
     match rule {
-        Some(rule) if rule.status == EventStatus::Retired => "retired",
-        Some(_) => "active",
-        None if !is_valid_event_name(name) => "invalid",
+        Some(rule) if rule.status == EventStatus::Retired => NameStatus::Retired,
+        Some(_) => NameStatus::Active,
+        None if !is_valid_event_name(name) => NameStatus::Invalid,
         // Without a plan, a name the counts gave a priority to was registered where counted.
-        None if !plan_given && priority.is_some() => "active",
-        None => "unregistered",
+        None if !plan_given && priority.is_some() => NameStatus::Active,
+        None => NameStatus::Unregistered,
     }
 }
 
@@ -428,9 +208,9 @@ fn useless(events: &[EventTotals], all: &Counts, totals: &Totals, inputs: &Repor
     let mut unused_events = 0;
     for event in events {
         match event.status {
-            "retired" => useless.retired_arriving += event.offered,
-            "unregistered" => useless.unregistered_arriving += event.offered,
-            "invalid" => useless.invalid_arriving += event.offered,
+            NameStatus::Retired => useless.retired_arriving += event.offered,
+            NameStatus::Unregistered => useless.unregistered_arriving += event.offered,
+            NameStatus::Invalid => useless.invalid_arriving += event.offered,
             _ if event.uses.is_some_and(|uses| uses.total() == 0) => {
                 unused_events += event.offered;
                 useless.unused_names.push(event.name.clone());
@@ -440,7 +220,8 @@ fn useless(events: &[EventTotals], all: &Counts, totals: &Totals, inputs: &Repor
         useless_bytes += event.offered_bytes;
     }
     // Invalid names an SDK report counted without naming them.
-    let named_invalid: u64 = events.iter().filter(|event| event.status == "invalid").map(|event| event.offered).sum();
+    let named_invalid: u64 =
+        events.iter().filter(|event| event.status == NameStatus::Invalid).map(|event| event.offered).sum();
     useless.invalid_arriving += all.dropped.invalid_name.saturating_sub(named_invalid);
     useless.unused_events = inputs.usage.map(|_| unused_events);
     useless.total = unused_events + useless.retired_arriving + useless.unregistered_arriving + useless.invalid_arriving;
@@ -519,7 +300,7 @@ fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>
     let threshold = high_cost_threshold(events, totals, rules);
     let days = inputs.usage.map_or(0, |usage| usage.days);
     let currency = &inputs.prices.currency;
-    for event in events.iter().filter(|event| event.status == "active" && event.kept > 0) {
+    for event in events.iter().filter(|event| event.status == NameStatus::Active && event.kept > 0) {
         let Some(uses) = event.uses else { continue };
         let high_cost = event.cost_kept > 0.0 && event.cost_kept >= threshold;
         let cost_text = format!(
@@ -533,7 +314,7 @@ fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>
             "after {} confirms, within {} days, in the next plan version; devices and the server filter apply it from then on",
             event.owner, rules.confirm_days
         );
-        let path = format!("$.events[\"{}\"]", event.name);
+        let rule = plan_rule(inputs, &event.name);
         let candidate = if high_cost && uses.total() <= rules.retire_max_uses {
             Some(Candidate {
                 kind: CandidateKind::Retire,
@@ -543,7 +324,7 @@ fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>
                     rules.retire_max_uses
                 ),
                 what: "retire the event: stop collecting it".to_owned(),
-                how: format!("set {path}.status to \"retired\""),
+                edit: PlanEdit::retire(EventStatus::Active),
                 saving: Saving { events: event.kept, bytes: event.kept_bytes, money: event.cost_kept },
                 ..candidate_for(event, when.clone())
             })
@@ -561,7 +342,7 @@ fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>
                     rules.sample_max_uses_per_million
                 ),
                 what: format!("sample {}% of units; weights keep totals unbiased", rules.sample_rate * 100.0),
-                how: format!("set {path}.sample to {}", rules.sample_rate),
+                edit: PlanEdit::sample(rule.map_or(SampleRate::ALWAYS, |rule| rule.sample), rules.sample_rate()),
                 saving: Saving {
                     events: (event.kept as f64 * kept_share).round() as u64,
                     bytes: (event.kept_bytes as f64 * kept_share).round() as u64,
@@ -572,7 +353,8 @@ fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>
         } else if let (Some(priority @ (Priority::P0 | Priority::P1)), true) =
             (event.priority, uses.total() > rules.retire_max_uses && uses.total() <= rules.downgrade_max_uses)
         {
-            let lower = downgraded(priority);
+            let edit = PlanEdit::downgrade(priority);
+            let lower = crate::edit::downgraded(priority);
             Some(Candidate {
                 kind: CandidateKind::Downgrade,
                 why: format!(
@@ -581,14 +363,15 @@ fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>
                     rules.downgrade_max_uses
                 ),
                 what: format!("lower to {lower}: shorter retention, slower queues, shed earlier under load"),
-                how: format!("set {path}.priority to \"{lower}\""),
+                edit,
                 saving: Saving::default(),
                 ..candidate_for(event, when.clone())
             })
         } else {
             None
         };
-        if let Some(candidate) = candidate {
+        if let Some(mut candidate) = candidate {
+            candidate.how = candidate.edit.describe(&candidate.event);
             by_owner.entry(candidate.owner.clone()).or_default().push(candidate);
         }
     }
@@ -600,6 +383,7 @@ fn candidate_for(event: &EventTotals, when: String) -> Candidate {
         kind: CandidateKind::Retire,
         event: event.name.clone(),
         owner: event.owner.clone(),
+        edit: PlanEdit::retire(EventStatus::Active),
         why: String::new(),
         what: String::new(),
         how: String::new(),
@@ -678,7 +462,7 @@ mod tests {
             name: String::new(),
             owner: String::new(),
             priority: None,
-            status: "active",
+            status: NameStatus::Active,
             sample: None,
             offered: 0,
             offered_bytes: 0,
