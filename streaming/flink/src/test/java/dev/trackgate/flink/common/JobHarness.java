@@ -83,6 +83,47 @@ public final class JobHarness {
         return Long.parseLong(new String(header.value(), StandardCharsets.US_ASCII));
     }
 
+    /**
+     * The kept records among {@code read} whose {@code id} member is in [{@code from}, {@code to}),
+     * grouped by destination (P0..P3, unregistered) and sorted; fails if any was decided under a
+     * plan version other than {@code version}.
+     */
+    public List<List<String>> keptBetween(List<ConsumerRecord<byte[], byte[]>> read, int from, int to, long version) {
+        List<List<String>> kept = new ArrayList<>();
+        for (String topic : outputs()) {
+            List<String> lines = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> record : read) {
+                int id = id(record);
+                if (record.topic().equals(topic) && id >= from && id < to) {
+                    if (planVersion(record) != version) {
+                        throw new AssertionError("event " + id + " decided under version " + planVersion(record)
+                                + ", expected " + version);
+                    }
+                    lines.add(text(record));
+                }
+            }
+            java.util.Collections.sort(lines);
+            kept.add(lines);
+        }
+        return kept;
+    }
+
+    /** The {@code id} member of a generated event (the first member of every fixture line). */
+    public static int id(ConsumerRecord<byte[], byte[]> record) {
+        String text = text(record);
+        int start = text.indexOf("\"id\":") + 5;
+        int end = start;
+        while (end < text.length() && Character.isDigit(text.charAt(end))) {
+            end++;
+        }
+        return Integer.parseInt(text.substring(start, end));
+    }
+
+    /** How many lines in {@code kept} (per destination lists). */
+    public static int size(List<List<String>> kept) {
+        return kept.stream().mapToInt(List::size).sum();
+    }
+
     /** A record's value as text. */
     public static String text(ConsumerRecord<byte[], byte[]> record) {
         return new String(record.value(), StandardCharsets.UTF_8);

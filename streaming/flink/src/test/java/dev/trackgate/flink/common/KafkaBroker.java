@@ -207,10 +207,11 @@ public final class KafkaBroker {
         }
     }
 
-    /** Sends one value and waits for it. */
-    public void produce(String topic, byte[] value) throws Exception {
+    /** Sends one keyed value (compacted topics refuse records without a key) and waits for it. */
+    public void produce(String topic, String key, byte[] value) throws Exception {
         try (KafkaProducer<byte[], byte[]> producer = producer()) {
-            producer.send(new ProducerRecord<>(topic, value)).get(30, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>(topic, key.getBytes(java.nio.charset.StandardCharsets.UTF_8), value))
+                    .get(30, TimeUnit.SECONDS);
         }
     }
 

@@ -59,6 +59,32 @@ public final class Trackgate {
         return envelope;
     }
 
+    /** Output files of {@code filter --split-by-priority}, in destination order (P0..P3, unregistered). */
+    public static final List<String> SPLIT_FILES =
+            List.of("P0.ndjson", "P1.ndjson", "P2.ndjson", "P3.ndjson", "unregistered.ndjson");
+
+    /**
+     * Runs {@code trackgate filter --threads 1 --split-by-priority} over {@code lines} with the
+     * plan file {@code plan}; returns each destination's kept lines, sorted, and writes the
+     * stats to {@code name}.stats.json in {@code directory}.
+     */
+    public static List<List<String>> filter(Path directory, String name, Path plan, List<byte[]> lines)
+            throws Exception {
+        Path input = directory.resolve(name + ".ndjson");
+        Files.write(input, Fixtures.ndjson(lines));
+        Path split = directory.resolve(name + ".split");
+        run("filter", "--plan", plan.toString(), "--threads", "1", "--split-by-priority", split.toString(),
+                "--stats", directory.resolve(name + ".stats.json").toString(), input.toString());
+        List<List<String>> kept = new ArrayList<>();
+        for (String file : SPLIT_FILES) {
+            Path path = split.resolve(file);
+            List<String> found = new ArrayList<>(Files.exists(path) ? Files.readAllLines(path, StandardCharsets.UTF_8) : List.of());
+            java.util.Collections.sort(found);
+            kept.add(found);
+        }
+        return kept;
+    }
+
     /** Reads a file's bytes. */
     public static byte[] bytes(Path path) throws IOException {
         return Files.readAllBytes(path);
