@@ -34,6 +34,9 @@ bash bindings/python/test.sh
 step "Kotlin bindings: JUnit 5 on the JVM through JNA, against a real trackgate serve"
 bash bindings/kotlin/test.sh
 
+step "Flink job: real Kafka (KRaft) and Flink mini-clusters; parity, live swap, crash, bad input"
+bash streaming/flink/test.sh
+
 step "Swift bindings: XCTests in a Swift 6 chroot, against a real trackgate serve"
 bash bindings/swift/test.sh
 

@@ -15,9 +15,15 @@
 //! Allocation: none per line, beyond growing the caller's output buffer and what the field
 //! scanner needs (an unescaped copy of a name or unit written with escapes, the text of an
 //! integer unit, the message of a malformed line); a name is copied once, when first counted.
+//! Ownership: [`LineFilter::new`] borrows the plan (the CLI's filter lives as long as one run);
+//! [`LineFilter::owning`] shares an `Arc<CompiledPlan>`, for a filter that lives in a
+//! long-running task and is replaced when a new plan arrives (the Flink job's native library).
+//! Both decide through the same code; only where the plan is kept differs.
 //! Threading: a [`LineFilter`] is immutable and `Sync`; share it by reference between threads,
 //! give each thread its own [`FilterCounts`] and buffers, and merge the counts at the end
 //! ([`FilterCounts::merge`]). No I/O, no clock, no panics on any input.
+
+use std::sync::Arc;
 
 use trackgate_core::{CompiledPlan, Decision, Priority, UnitEvaluation};
 
@@ -73,10 +79,17 @@ pub enum LineOutcome {
     Malformed(LineProblem),
 }
 
+/// Where a filter's plan lives: borrowed for one run, or shared by a long-lived filter.
+#[derive(Debug)]
+enum PlanRef<'plan> {
+    Borrowed(&'plan CompiledPlan),
+    Shared(Arc<CompiledPlan>),
+}
+
 /// Decides and tags NDJSON lines under one compiled plan. Immutable; share it between threads.
 #[derive(Debug)]
 pub struct LineFilter<'plan> {
-    plan: &'plan CompiledPlan,
+    plan: PlanRef<'plan>,
     scanner: FieldScanner,
     size_from_field: bool,
 }
@@ -85,6 +98,10 @@ impl<'plan> LineFilter<'plan> {
     /// A filter applying `plan`, reading the members `fields` names. Fails when two of the
     /// fields are the same member.
     pub fn new(plan: &'plan CompiledPlan, fields: &FieldConfig) -> Result<Self, FieldError> {
+        Self::with(PlanRef::Borrowed(plan), fields)
+    }
+
+    fn with(plan: PlanRef<'plan>, fields: &FieldConfig) -> Result<Self, FieldError> {
         Ok(LineFilter {
             plan,
             scanner: FieldScanner::new(fields)?,
@@ -93,10 +110,24 @@ impl<'plan> LineFilter<'plan> {
     }
 
     /// The plan this filter applies.
-    pub fn plan(&self) -> &'plan CompiledPlan {
-        self.plan
+    #[inline]
+    pub fn plan(&self) -> &CompiledPlan {
+        match &self.plan {
+            PlanRef::Borrowed(plan) => plan,
+            PlanRef::Shared(plan) => plan,
+        }
     }
+}
 
+impl LineFilter<'static> {
+    /// A filter that keeps `plan` alive itself, for a task that outlives any one borrow (a
+    /// stream task swapping plans); it decides exactly as [`LineFilter::new`] does.
+    pub fn owning(plan: Arc<CompiledPlan>, fields: &FieldConfig) -> Result<Self, FieldError> {
+        Self::with(PlanRef::Shared(plan), fields)
+    }
+}
+
+impl LineFilter<'_> {
     /// Filters one line (without its `\n`; a trailing `\r` is dropped): counts it into `counts`
     /// and, when the plan keeps it, appends it tagged and newline-terminated to `output`. A
     /// malformed line is numbered `counts.lines.lines` (this line included) and listed while
@@ -173,7 +204,7 @@ impl<'plan> LineFilter<'plan> {
             line.len() as u64
         };
         let name = scanned.name.as_deref().unwrap_or("");
-        let evaluation = self.plan.evaluate_for_unit(name, size, scanned.unit.as_deref().unwrap_or(""));
+        let evaluation = self.plan().evaluate_for_unit(name, size, scanned.unit.as_deref().unwrap_or(""));
         counts.names.count(name, &evaluation, size);
         if let Decision::Keep { weight } = evaluation.decision {
             write_tagged(output.buffer_for(evaluation.priority), line, scanned.has_members, &evaluation, weight);
@@ -337,6 +368,23 @@ mod tests {
         let malformed = &counts.lines.malformed;
         assert_eq!((malformed.count, malformed.first.len(), malformed.first[0].line), (2, 1, 4));
         assert_eq!((counts.lines.lines, counts.lines.blank_lines), (5, 1));
+    }
+
+    #[test]
+    fn an_owning_filter_decides_as_a_borrowing_one() {
+        fn long_lived<T: Send + Sync + 'static>(_: &T) {}
+        let plan = compiled(str::to_owned);
+        let block = events();
+        let borrowing = LineFilter::new(&plan, &FieldConfig::default()).unwrap();
+        let (mut expected, mut expected_counts) = (ByPriority::default(), FilterCounts::new(5, 100));
+        borrowing.filter_block(&block, &mut expected, &mut expected_counts);
+
+        let owning = LineFilter::owning(Arc::new(compiled(str::to_owned)), &FieldConfig::default()).unwrap();
+        long_lived(&owning);
+        let (mut output, mut counts) = (ByPriority::default(), FilterCounts::new(5, 100));
+        owning.filter_block(&block, &mut output, &mut counts);
+        assert_eq!(output, expected);
+        assert_eq!(stats(owning.plan(), counts), stats(&plan, expected_counts));
     }
 
     #[test]
