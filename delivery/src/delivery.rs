@@ -24,7 +24,7 @@ use trackgate_core::plan::{Defaults, UnregisteredPolicy, PLAN_SCHEMA_VERSION};
 use trackgate_core::{Clock, CompiledPlan, Engine, EngineError, EngineOptions, Plan, Priority};
 
 use crate::envelope::{parse_envelope, Keyring};
-use crate::fetcher::{Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
+use crate::fetcher::{FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
 use crate::random::RandomSource;
 use crate::store::{DeliveryState, Store, StoreError};
 use crate::verify::{
@@ -88,14 +88,55 @@ pub struct Status {
     pub expires_at: Option<u64>,
     /// Whether its expiry (plus grace) has passed; it stays active until a newer plan arrives.
     pub expired: bool,
-    /// The last problem met (verification, store, network), if any since the last success.
-    pub last_error: Option<String>,
+    /// The last problem met (verification, store, network), if any since the last success;
+    /// at startup, every problem met on the way ([`DeliveryError::Several`] when more than one).
+    pub last_error: Option<DeliveryError>,
     /// Last useful server answer.
     pub last_success_unix: Option<u64>,
     /// Failures since then.
     pub consecutive_failures: u32,
     /// When the next request is due.
     pub next_fetch_unix: u64,
+}
+
+/// A problem plan delivery met: a refused plan, a store fault, a fetch without a usable answer.
+/// Kept typed through the delivery crate (in [`Status::last_error`] and
+/// [`FetchOutcome::Failed`]); its `Display` text is what logs, the CLI and the bindings show,
+/// turned into a string once at each boundary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Verification refused a plan offered or fetched in this run; the active plan stays.
+    #[error(transparent)]
+    Refused(VerifyError),
+    /// Verification refused the app-bundled plan at startup.
+    #[error("bundled plan refused: {0}")]
+    BundledRefused(VerifyError),
+    /// A plan verified but could not be persisted, so it was not installed.
+    #[error("verified plan not installed: {0}")]
+    NotPersisted(StoreError),
+    /// Reading or writing the store failed (the cache, the state, or a cached plan that no
+    /// longer verifies).
+    #[error(transparent)]
+    Store(StoreError),
+    /// A fetch got no usable answer (transport error or HTTP status).
+    #[error(transparent)]
+    Fetch(FetchError),
+    /// Several problems met at startup, in the order met; shown joined by `; `.
+    #[error("{}", join(.0))]
+    Several(Vec<DeliveryError>),
+}
+
+fn join(errors: &[DeliveryError]) -> String {
+    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}
+
+impl From<OfferError> for DeliveryError {
+    fn from(error: OfferError) -> DeliveryError {
+        match error {
+            OfferError::Refused(error) => DeliveryError::Refused(error),
+            OfferError::NotPersisted(error) => DeliveryError::NotPersisted(error),
+        }
+    }
 }
 
 /// Why an offered plan was not installed.
@@ -136,10 +177,11 @@ pub enum FetchOutcome {
     Unchanged,
     /// The server sent a plan that verification refused; the active plan stays. The
     /// schedule backed off.
-    Refused(String),
-    /// No usable answer (transport, HTTP status, or the plan could not be persisted); the
-    /// reason, for logs. The schedule backed off.
-    Failed(String),
+    Refused(VerifyError),
+    /// No usable answer ([`DeliveryError::Fetch`]: transport, HTTP status; or
+    /// [`DeliveryError::NotPersisted`]: the plan could not be persisted). The schedule backed
+    /// off.
+    Failed(DeliveryError),
 }
 
 struct ActivePlan {
@@ -168,7 +210,7 @@ pub struct Delivery {
     engine: Arc<Engine>,
     state: DeliveryState,
     active: ActivePlan,
-    last_error: Option<String>,
+    last_error: Option<DeliveryError>,
     fetcher: Fetcher,
 }
 
@@ -196,7 +238,7 @@ impl Delivery {
         let mut state = match store.load_state() {
             Ok(state) => state.unwrap_or_default(),
             Err(error) => {
-                problems.push(error.to_string());
+                problems.push(DeliveryError::Store(error));
                 DeliveryState::default()
             }
         };
@@ -205,7 +247,7 @@ impl Delivery {
         let bundled_plan = bundled.and_then(|bytes| match verify_local(&config, bytes) {
             Ok(plan) => Some((plan, bytes)),
             Err(error) => {
-                problems.push(format!("bundled plan refused: {error}"));
+                problems.push(DeliveryError::BundledRefused(error));
                 None
             }
         });
@@ -243,7 +285,11 @@ impl Delivery {
             fetcher.forget_etag();
         }
         let engine = Arc::new(Engine::new(compiled, engine_options)?);
-        let last_error = (!problems.is_empty()).then(|| problems.join("; "));
+        let last_error = match problems.len() {
+            0 => None,
+            1 => problems.pop(),
+            _ => Some(DeliveryError::Several(problems)),
+        };
         Ok(Delivery { config, store, clock, engine, state, active, last_error, fetcher })
     }
 
@@ -310,12 +356,12 @@ impl Delivery {
             Ok(Verified::New(verified)) => verified,
             Ok(Verified::AlreadyCurrent { .. }) => return Ok(Offered::AlreadyCurrent),
             Err(error) => {
-                self.last_error = Some(error.to_string());
+                self.last_error = Some(DeliveryError::Refused(error.clone()));
                 return Err(OfferError::Refused(error));
             }
         };
         if let Err(error) = self.store.save_plan(bytes) {
-            self.last_error = Some(error.to_string());
+            self.last_error = Some(DeliveryError::Store(error.clone()));
             return Err(OfferError::NotPersisted(error));
         }
         self.last_error = None;
@@ -345,7 +391,7 @@ impl Delivery {
         if let Err(error) = self.store.save_state(&self.state) {
             // The plan on disk is already the new one; a stale floor only means the next start
             // raises it again from the cached plan.
-            self.last_error = Some(error.to_string());
+            self.last_error = Some(DeliveryError::Store(error));
         }
     }
 
@@ -373,8 +419,8 @@ impl Delivery {
                 Err(error) => {
                     self.fetcher.plan_refused(now);
                     match error {
-                        OfferError::Refused(error) => FetchOutcome::Refused(error.to_string()),
-                        OfferError::NotPersisted(_) => FetchOutcome::Failed(error.to_string()),
+                        OfferError::Refused(error) => FetchOutcome::Refused(error),
+                        OfferError::NotPersisted(_) => FetchOutcome::Failed(error.into()),
                     }
                 }
             },
@@ -382,9 +428,10 @@ impl Delivery {
                 self.last_error = None;
                 FetchOutcome::Unchanged
             }
-            Reply::Failed(reason) => {
-                self.last_error = Some(reason.clone());
-                FetchOutcome::Failed(reason)
+            Reply::Failed(error) => {
+                let error = DeliveryError::Fetch(error);
+                self.last_error = Some(error.clone());
+                FetchOutcome::Failed(error)
             }
         };
         self.save_state();
@@ -461,16 +508,16 @@ fn load_cache(
     config: &DeliveryConfig,
     store: &Store,
     floor: Option<Floor>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<DeliveryError>,
 ) -> Option<Box<VerifiedPlan>> {
     let bytes = match store.load_plan() {
         Ok(bytes) => bytes?,
         Err(error) => {
-            problems.push(error.to_string());
+            problems.push(DeliveryError::Store(error));
             return None;
         }
     };
-    let corrupt = |reason: String| StoreError::Corrupt { file: crate::store::PLAN_FILE, reason }.to_string();
+    let corrupt = |reason: String| DeliveryError::Store(StoreError::Corrupt { file: crate::store::PLAN_FILE, reason });
     let verified = match verify_local(config, &bytes) {
         Ok(verified) => verified,
         Err(error) => {
@@ -499,14 +546,14 @@ fn raise_floor(
     verified: &VerifiedPlan,
     bundled_bytes: Option<&[u8]>,
     device_and_tolerance: (u64, u64),
-    problems: &mut Vec<String>,
+    problems: &mut Vec<DeliveryError>,
 ) {
     let (device_now, tolerance) = device_and_tolerance;
     let mut changed = raise_signed_time(state, verified.header.issued_at, device_now, tolerance);
     let version = verified.header.config_version;
     if state.floor_digest.is_none() || version > state.floor_version {
         let cached = match bundled_bytes {
-            Some(bytes) => store.save_plan(bytes).map_err(|error| problems.push(error.to_string())).is_ok(),
+            Some(bytes) => store.save_plan(bytes).map_err(|error| problems.push(DeliveryError::Store(error))).is_ok(),
             None => true,
         };
         if cached {
@@ -517,7 +564,7 @@ fn raise_floor(
     }
     if changed {
         if let Err(error) = store.save_state(state) {
-            problems.push(error.to_string());
+            problems.push(DeliveryError::Store(error));
         }
     }
 }

@@ -132,6 +132,31 @@ pub struct TransportError {
     pub message: String,
 }
 
+/// Why a request brought no plan: no HTTP answer, or a status that carries none. The
+/// `Display` text is what logs and `Status::last_error` show (`transport: Timeout: ...`,
+/// `HTTP 503, retry after 30 s`, `HTTP 404: long backoff`, `HTTP 500`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The request produced no HTTP answer.
+    #[error("transport: {0}")]
+    Transport(TransportError),
+    /// The server answered with a status other than 200 or 304; the schedule backed off (for
+    /// `Retry-After` seconds on 429 and 503 when the server sent one, clamped).
+    #[error("HTTP {status}{}", retry_after_seconds.map_or(String::new(), |seconds| format!(", retry after {seconds} s")))]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The server's `Retry-After` as delay seconds, unclamped (429 and 503 only).
+        retry_after_seconds: Option<u64>,
+    },
+    /// 401, 403 or 404: the server says this device should not ask (soon); long backoff.
+    #[error("HTTP {status}: long backoff")]
+    LongBackoff {
+        /// The status code.
+        status: u16,
+    },
+}
+
 /// Performs HTTP GETs for the fetcher. Implementations must honour
 /// [`HttpRequest::body_limit`] while reading (never buffer an unbounded body), must not follow
 /// redirects to another scheme, and should apply their own connect and read timeouts.
@@ -155,7 +180,7 @@ pub enum Reply {
     /// 304: the plan is current. The schedule was updated.
     NotModified,
     /// Anything else. The schedule was updated (backoff).
-    Failed(String),
+    Failed(FetchError),
 }
 
 /// The fetch schedule.
@@ -297,7 +322,7 @@ impl Fetcher {
             Ok(response) => response,
             Err(error) => {
                 self.fail(now, None);
-                return Reply::Failed(format!("transport: {error}"));
+                return Reply::Failed(FetchError::Transport(error));
             }
         };
         self.response_date = response.header("Date").and_then(parse_http_date);
@@ -312,19 +337,15 @@ impl Fetcher {
                 let retry_after =
                     response.header("Retry-After").and_then(|value| parse_retry_after(value, &response, now));
                 self.fail(now, retry_after);
-                Reply::Failed(format!(
-                    "HTTP {}{}",
-                    response.status,
-                    retry_after.map_or(String::new(), |s| format!(", retry after {s} s"))
-                ))
+                Reply::Failed(FetchError::Status { status: response.status, retry_after_seconds: retry_after })
             }
             401 | 403 | 404 => {
                 self.fail_long(now);
-                Reply::Failed(format!("HTTP {}: long backoff", response.status))
+                Reply::Failed(FetchError::LongBackoff { status: response.status })
             }
             status => {
                 self.fail(now, None);
-                Reply::Failed(format!("HTTP {status}"))
+                Reply::Failed(FetchError::Status { status, retry_after_seconds: None })
             }
         }
     }

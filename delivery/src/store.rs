@@ -20,6 +20,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -260,7 +261,11 @@ impl DeliveryState {
 
 /// A store problem. Unreadable (the OS refused) and corrupt (the bytes are wrong) are distinct,
 /// because they call for different fixes: permissions or hardware versus a discarded cache.
-#[derive(Debug, thiserror::Error)]
+///
+/// Cheap to clone (the OS error is shared), so it can be kept in [`crate::Status`]; two errors
+/// are equal when they are the same variant for the same file and their OS errors have the same
+/// kind and message.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The file exists but could not be read (permission, I/O error, too large).
     #[error("cannot read {file}: {source}")]
@@ -268,7 +273,7 @@ pub enum StoreError {
         /// Which file.
         file: &'static str,
         /// The OS error.
-        source: io::Error,
+        source: Arc<io::Error>,
     },
     /// The file was read but its bytes are not valid.
     #[error("{file} is corrupt: {reason}")]
@@ -284,9 +289,29 @@ pub enum StoreError {
         /// Which file.
         file: &'static str,
         /// The OS error.
-        source: io::Error,
+        source: Arc<io::Error>,
     },
 }
+
+impl PartialEq for StoreError {
+    fn eq(&self, other: &StoreError) -> bool {
+        fn same_os_error(left: &io::Error, right: &io::Error) -> bool {
+            left.kind() == right.kind() && left.to_string() == right.to_string()
+        }
+        match (self, other) {
+            (StoreError::Unreadable { file, source }, StoreError::Unreadable { file: other_file, source: other })
+            | (StoreError::WriteFailed { file, source }, StoreError::WriteFailed { file: other_file, source: other }) => {
+                file == other_file && same_os_error(source, other)
+            }
+            (StoreError::Corrupt { file, reason }, StoreError::Corrupt { file: other_file, reason: other }) => {
+                file == other_file && reason == other
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for StoreError {}
 
 /// The plan cache and state on top of a [`Storage`].
 pub struct Store {
@@ -310,7 +335,7 @@ impl Store {
     pub fn load_plan(&self) -> Result<Option<Vec<u8>>, StoreError> {
         self.storage
             .read(PLAN_FILE, self.max_plan_bytes)
-            .map_err(|source| StoreError::Unreadable { file: PLAN_FILE, source })
+            .map_err(|source| StoreError::Unreadable { file: PLAN_FILE, source: Arc::new(source) })
     }
 
     /// The saved state, if any.
@@ -318,7 +343,7 @@ impl Store {
         let bytes = self
             .storage
             .read(STATE_FILE, MAX_STATE_BYTES)
-            .map_err(|source| StoreError::Unreadable { file: STATE_FILE, source })?;
+            .map_err(|source| StoreError::Unreadable { file: STATE_FILE, source: Arc::new(source) })?;
         bytes
             .map(|bytes| {
                 DeliveryState::decode(&bytes).map_err(|reason| StoreError::Corrupt { file: STATE_FILE, reason })
@@ -330,14 +355,14 @@ impl Store {
     pub fn save_plan(&self, envelope: &[u8]) -> Result<(), StoreError> {
         self.storage
             .write_atomic(PLAN_FILE, envelope)
-            .map_err(|source| StoreError::WriteFailed { file: PLAN_FILE, source })
+            .map_err(|source| StoreError::WriteFailed { file: PLAN_FILE, source: Arc::new(source) })
     }
 
     /// Replaces the state atomically.
     pub fn save_state(&self, state: &DeliveryState) -> Result<(), StoreError> {
         self.storage
             .write_atomic(STATE_FILE, &state.encode())
-            .map_err(|source| StoreError::WriteFailed { file: STATE_FILE, source })
+            .map_err(|source| StoreError::WriteFailed { file: STATE_FILE, source: Arc::new(source) })
     }
 }
 

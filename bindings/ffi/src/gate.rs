@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use trackgate_core::{Decision, EngineError, EngineOptions, EventId};
 use trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
 use trackgate_delivery::{
-    Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, Keyring, OfferError, Offered, Schedule, SplitMix64,
-    StartError, Storage, Store, VerifyPolicy,
+    Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, Keyring, Schedule, SplitMix64, StartError, Storage, Store,
+    VerifyPolicy,
 };
 
 use crate::error::GateError;
@@ -358,16 +358,7 @@ impl Gate {
     /// Verifies a signed plan envelope received by any channel, persists it and makes it
     /// active, atomically for deciding threads. A refused plan changes nothing.
     pub fn apply_plan(&self, envelope: Vec<u8>) -> ApplyOutcome {
-        match self.delivery().offer(&envelope) {
-            Ok(Offered::Installed { previous_version, version }) => {
-                ApplyOutcome::Installed { previous_version, version }
-            }
-            Ok(Offered::AlreadyCurrent) => ApplyOutcome::AlreadyCurrent,
-            Err(OfferError::Refused(error)) => {
-                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: error.to_string() }
-            }
-            Err(error @ OfferError::NotPersisted(_)) => ApplyOutcome::NotPersisted { reason: error.to_string() },
-        }
+        self.delivery().offer(&envelope).into()
     }
 
     /// Performs a fetch through the transport if one is due, on the calling thread (it blocks

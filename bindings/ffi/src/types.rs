@@ -4,12 +4,13 @@
 //! they are (`#[uniffi::remote]`: the definition below must match the original field for field,
 //! which the compiler checks), so there is no second copy to keep in step and no conversion on
 //! the decision path. Types whose shape is specific to the boundary (status with a clearer name,
-//! batch results, outcomes) are defined here with a `From` from their Rust counterpart.
+//! batch results, outcomes) are defined here; their conversions from the Rust types, including
+//! every delivery error, are in `error.rs`, the one mapping to what foreign code sees.
 //!
 //! Pure data: no I/O, no locks; conversions allocate only the strings and vectors they carry.
 
 use trackgate_core::{Decision, DropReason, DropReport, EventReport, Priority, ReasonCounts, UnregisteredReport};
-use trackgate_delivery::{FailPolicy, FetchOutcome, PlanSource, Status};
+use trackgate_delivery::{FailPolicy, PlanSource};
 
 /// Why an event was dropped. Rules are evaluated in the order of the variants; the first that
 /// refuses an event names it.
@@ -239,23 +240,6 @@ pub struct GateStatus {
     pub next_fetch_unix: u64,
 }
 
-impl From<Status> for GateStatus {
-    fn from(status: Status) -> GateStatus {
-        GateStatus {
-            source: status.source,
-            version: status.version,
-            issued_at_unix: status.issued_at,
-            age_seconds: status.age_seconds,
-            expires_at_unix: status.expires_at,
-            expired: status.expired,
-            last_error: status.last_error,
-            last_success_unix: status.last_success_unix,
-            consecutive_failures: status.consecutive_failures,
-            next_fetch_unix: status.next_fetch_unix,
-        }
-    }
-}
-
 /// What `apply_plan` did with an envelope. Refusals are outcomes, not errors: a refused plan
 /// changes nothing (the active plan stays) and is also reported in `status().last_error`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
@@ -315,15 +299,4 @@ pub enum FetchResult {
         /// Why, for logs.
         reason: String,
     },
-}
-
-impl From<FetchOutcome> for FetchResult {
-    fn from(outcome: FetchOutcome) -> FetchResult {
-        match outcome {
-            FetchOutcome::Installed { version } => FetchResult::Installed { version },
-            FetchOutcome::Unchanged => FetchResult::Unchanged,
-            FetchOutcome::Refused(reason) => FetchResult::Refused { reason },
-            FetchOutcome::Failed(reason) => FetchResult::Failed { reason },
-        }
-    }
 }
