@@ -52,7 +52,8 @@ pub enum PlanSource {
     Bundled,
     /// The app's [`FailPolicy`].
     FailPolicy,
-    /// Downloaded and verified in this run.
+    /// Downloaded, or offered by the app (`Delivery::offer`, the bindings' `apply_plan`), and
+    /// verified in this run.
     Network,
 }
 
