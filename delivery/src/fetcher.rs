@@ -537,6 +537,32 @@ mod tests {
     }
 
     #[test]
+    fn failures_are_typed_and_read_as_before() {
+        let schedule = Schedule { max_requests_per_hour: u32::MAX, ..Schedule::new("http://127.0.0.1/p") };
+        let mut fetcher = Fetcher::new(schedule, FetchState::default(), Box::new(SplitMix64::new(1)));
+        let status = |status: u16, headers: &[(&str, &str)]| {
+            let headers = headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+            Ok(HttpResponse { status, headers, body: Vec::new() })
+        };
+        let timeout = TransportError { kind: TransportErrorKind::Timeout, message: "30 s".into() };
+        let cases: [(Result<HttpResponse, TransportError>, FetchError, &str); 4] = [
+            (Err(timeout.clone()), FetchError::Transport(timeout), "transport: Timeout: 30 s"),
+            (
+                status(503, &[("Retry-After", "30")]),
+                FetchError::Status { status: 503, retry_after_seconds: Some(30) },
+                "HTTP 503, retry after 30 s",
+            ),
+            (status(404, &[]), FetchError::LongBackoff { status: 404 }, "HTTP 404: long backoff"),
+            (status(500, &[]), FetchError::Status { status: 500, retry_after_seconds: None }, "HTTP 500"),
+        ];
+        for (now, (result, expected, text)) in (1_000_000..).step_by(100_000).zip(cases) {
+            assert!(fetcher.poll(now).is_some(), "{text}");
+            assert_eq!(fetcher.on_response(now, result), Reply::Failed(expected.clone()));
+            assert_eq!(expected.to_string(), text);
+        }
+    }
+
+    #[test]
     fn single_flight_until_answer_or_timeout() {
         let schedule = Schedule::new("http://127.0.0.1/p");
         let mut fetcher = Fetcher::new(schedule, FetchState::default(), Box::new(SplitMix64::new(1)));
