@@ -91,7 +91,8 @@ pub struct Status {
     pub expired: bool,
     /// The last problem met (verification, store, network), if any since the last success;
     /// at startup, every problem met on the way ([`DeliveryError::Several`] when more than one).
-    pub last_error: Option<DeliveryError>,
+    /// Shared, so taking a status copies no error (the mobile library never clones one).
+    pub last_error: Option<Arc<DeliveryError>>,
     /// Last useful server answer.
     pub last_success_unix: Option<u64>,
     /// Failures since then.
@@ -123,12 +124,23 @@ pub enum DeliveryError {
     #[error(transparent)]
     Fetch(FetchError),
     /// Several problems met at startup, in the order met; shown joined by `; `.
-    #[error("{}", join(.0))]
+    #[error("{}", Joined(.0))]
     Several(Vec<DeliveryError>),
 }
 
-fn join(errors: &[DeliveryError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+/// Errors shown joined by `; `, written straight into the formatter.
+struct Joined<'a>(&'a [DeliveryError]);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str("; ")?;
+            }
+            std::fmt::Display::fmt(error, formatter)?;
+        }
+        Ok(())
+    }
 }
 
 impl From<OfferError> for DeliveryError {
@@ -211,7 +223,7 @@ pub struct Delivery {
     engine: Arc<Engine>,
     state: DeliveryState,
     active: ActivePlan,
-    last_error: Option<DeliveryError>,
+    last_error: Option<Arc<DeliveryError>>,
     fetcher: Fetcher,
 }
 
@@ -288,8 +300,8 @@ impl Delivery {
         let engine = Arc::new(Engine::new(compiled, engine_options)?);
         let last_error = match problems.len() {
             0 => None,
-            1 => problems.pop(),
-            _ => Some(DeliveryError::Several(problems)),
+            1 => problems.pop().map(Arc::new),
+            _ => Some(Arc::new(DeliveryError::Several(problems))),
         };
         Ok(Delivery { config, store, clock, engine, state, active, last_error, fetcher })
     }
@@ -357,12 +369,12 @@ impl Delivery {
             Ok(Verified::New(verified)) => verified,
             Ok(Verified::AlreadyCurrent { .. }) => return Ok(Offered::AlreadyCurrent),
             Err(error) => {
-                self.last_error = Some(DeliveryError::Refused(error.clone()));
+                self.last_error = Some(Arc::new(DeliveryError::Refused(error.clone())));
                 return Err(OfferError::Refused(error));
             }
         };
         if let Err(error) = self.store.save_plan(bytes) {
-            self.last_error = Some(DeliveryError::Store(error.clone()));
+            self.last_error = Some(Arc::new(DeliveryError::Store(error.clone())));
             return Err(OfferError::NotPersisted(error));
         }
         self.last_error = None;
@@ -392,7 +404,7 @@ impl Delivery {
         if let Err(error) = self.store.save_state(&self.state) {
             // The plan on disk is already the new one; a stale floor only means the next start
             // raises it again from the cached plan.
-            self.last_error = Some(DeliveryError::Store(error));
+            self.last_error = Some(Arc::new(DeliveryError::Store(error)));
         }
     }
 
@@ -430,9 +442,8 @@ impl Delivery {
                 FetchOutcome::Unchanged
             }
             Reply::Failed(error) => {
-                let error = DeliveryError::Fetch(error);
-                self.last_error = Some(error.clone());
-                FetchOutcome::Failed(error)
+                self.last_error = Some(Arc::new(DeliveryError::Fetch(error.clone())));
+                FetchOutcome::Failed(DeliveryError::Fetch(error))
             }
         };
         self.save_state();

@@ -142,7 +142,7 @@ pub enum FetchError {
     Transport(TransportError),
     /// The server answered with a status other than 200 or 304; the schedule backed off (for
     /// `Retry-After` seconds on 429 and 503 when the server sent one, clamped).
-    #[error("HTTP {status}{}", retry_after_seconds.map_or(String::new(), |seconds| format!(", retry after {seconds} s")))]
+    #[error("HTTP {status}{}", RetryAfter(*retry_after_seconds))]
     Status {
         /// The status code.
         status: u16,
@@ -155,6 +155,18 @@ pub enum FetchError {
         /// The status code.
         status: u16,
     },
+}
+
+/// `, retry after N s` when the server named a delay, nothing otherwise.
+struct RetryAfter(Option<u64>);
+
+impl std::fmt::Display for RetryAfter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(seconds) => write!(formatter, ", retry after {seconds} s"),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Performs HTTP GETs for the fetcher. Implementations must honour

@@ -313,6 +313,21 @@ impl PartialEq for StoreError {
 
 impl Eq for StoreError {}
 
+impl StoreError {
+    // One out-of-line constructor per variant instead of an `Arc::new` at every call site.
+    #[cold]
+    #[inline(never)]
+    fn unreadable(file: &'static str, source: io::Error) -> StoreError {
+        StoreError::Unreadable { file, source: Arc::new(source) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_failed(file: &'static str, source: io::Error) -> StoreError {
+        StoreError::WriteFailed { file, source: Arc::new(source) }
+    }
+}
+
 /// The plan cache and state on top of a [`Storage`].
 pub struct Store {
     storage: Box<dyn Storage>,
@@ -333,9 +348,7 @@ impl Store {
 
     /// The cached envelope bytes, if any. Whether they are valid is for verification to say.
     pub fn load_plan(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.storage
-            .read(PLAN_FILE, self.max_plan_bytes)
-            .map_err(|source| StoreError::Unreadable { file: PLAN_FILE, source: Arc::new(source) })
+        self.storage.read(PLAN_FILE, self.max_plan_bytes).map_err(|source| StoreError::unreadable(PLAN_FILE, source))
     }
 
     /// The saved state, if any.
@@ -343,7 +356,7 @@ impl Store {
         let bytes = self
             .storage
             .read(STATE_FILE, MAX_STATE_BYTES)
-            .map_err(|source| StoreError::Unreadable { file: STATE_FILE, source: Arc::new(source) })?;
+            .map_err(|source| StoreError::unreadable(STATE_FILE, source))?;
         bytes
             .map(|bytes| {
                 DeliveryState::decode(&bytes).map_err(|reason| StoreError::Corrupt { file: STATE_FILE, reason })
@@ -353,16 +366,14 @@ impl Store {
 
     /// Replaces the cached plan atomically.
     pub fn save_plan(&self, envelope: &[u8]) -> Result<(), StoreError> {
-        self.storage
-            .write_atomic(PLAN_FILE, envelope)
-            .map_err(|source| StoreError::WriteFailed { file: PLAN_FILE, source: Arc::new(source) })
+        self.storage.write_atomic(PLAN_FILE, envelope).map_err(|source| StoreError::write_failed(PLAN_FILE, source))
     }
 
     /// Replaces the state atomically.
     pub fn save_state(&self, state: &DeliveryState) -> Result<(), StoreError> {
         self.storage
             .write_atomic(STATE_FILE, &state.encode())
-            .map_err(|source| StoreError::WriteFailed { file: STATE_FILE, source: Arc::new(source) })
+            .map_err(|source| StoreError::write_failed(STATE_FILE, source))
     }
 }
 

@@ -32,7 +32,7 @@ fn refuse(delivery: &mut Delivery, bytes: &[u8]) -> VerifyError {
     assert!(runs_version(delivery, 5), "last good plan replaced after {error}");
     let status = delivery.status();
     assert_eq!((status.source, status.version), (PlanSource::Network, 5));
-    assert_eq!(status.last_error, Some(DeliveryError::Refused(error.clone())));
+    assert_eq!(status.last_error.as_deref(), Some(&DeliveryError::Refused(error.clone())));
     error
 }
 

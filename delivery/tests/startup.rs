@@ -25,7 +25,7 @@ fn keep_p0_only_keeps_the_bundled_p0_events_when_the_bundled_plan_is_unverifiabl
     let delivery = start_with(config, &FaultyStorage::default(), Some(&foreign), &clock);
     assert_eq!(delivery.status().source, PlanSource::FailPolicy);
     let last_error = delivery.status().last_error.unwrap();
-    assert!(matches!(last_error, DeliveryError::BundledRefused(_)), "{last_error:?}");
+    assert!(matches!(*last_error, DeliveryError::BundledRefused(_)), "{last_error:?}");
     assert!(last_error.to_string().starts_with("bundled plan refused: "), "{last_error}");
     let engine = delivery.engine();
     assert!(matches!(engine.decide("checkout.completed", 10), Decision::Keep { .. }));

@@ -34,7 +34,7 @@ fn unreadable_storage_at_startup_still_gives_a_plan() {
     let delivery = start(&storage, Some(&envelope(3)), &clock);
     assert!(runs_version(&delivery, 3));
     let error = delivery.status().last_error.unwrap();
-    assert!(matches!(&error, DeliveryError::Several(errors) if errors.len() == 2), "{error:?}");
+    assert!(matches!(&*error, DeliveryError::Several(errors) if errors.len() == 2), "{error:?}");
     let error = error.to_string();
     assert!(error.contains("cannot read state.bin") && error.contains("cannot read plan.bin"), "{error}");
 }

@@ -11,7 +11,7 @@
 //! below, which always starts with the call that failed. Pure data: no I/O, no locks.
 
 use trackgate_core::{EngineError, ResolveError};
-use trackgate_delivery::{DeliveryError, FetchOutcome, OfferError, Offered, Status, VerifyError};
+use trackgate_delivery::{FetchOutcome, OfferError, Offered, Status};
 
 use crate::types::{ApplyOutcome, FetchResult, GateStatus};
 
@@ -91,14 +91,11 @@ impl GateError {
     }
 }
 
-/// The text foreign code gets for a delivery problem: its `Display`, unchanged, so logs, the
-/// CLI and every binding show the same words.
-fn delivery_message(error: &DeliveryError) -> String {
-    error.to_string()
-}
-
-/// The text of a refused plan (a [`VerifyError`]'s `Display`); its `kind()` is passed beside it.
-fn refusal_message(error: &VerifyError) -> String {
+/// The text foreign code gets for a delivery problem (a `DeliveryError`, or a refused plan's
+/// `VerifyError`, whose `kind()` is passed beside it): its `Display`, unchanged, so logs, the
+/// CLI and every binding show the same words. One function for every error type, so the
+/// library holds one copy of it.
+fn message(error: &dyn std::fmt::Display) -> String {
     error.to_string()
 }
 
@@ -111,7 +108,7 @@ impl From<Status> for GateStatus {
             age_seconds: status.age_seconds,
             expires_at_unix: status.expires_at,
             expired: status.expired,
-            last_error: status.last_error.as_ref().map(delivery_message),
+            last_error: status.last_error.as_deref().map(|error| message(error)),
             last_success_unix: status.last_success_unix,
             consecutive_failures: status.consecutive_failures,
             next_fetch_unix: status.next_fetch_unix,
@@ -127,11 +124,9 @@ impl From<Result<Offered, OfferError>> for ApplyOutcome {
             }
             Ok(Offered::AlreadyCurrent) => ApplyOutcome::AlreadyCurrent,
             Err(OfferError::Refused(error)) => {
-                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: refusal_message(&error) }
+                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: message(&error) }
             }
-            Err(error @ OfferError::NotPersisted(_)) => {
-                ApplyOutcome::NotPersisted { reason: delivery_message(&error.into()) }
-            }
+            Err(error @ OfferError::NotPersisted(_)) => ApplyOutcome::NotPersisted { reason: message(&error) },
         }
     }
 }
@@ -141,8 +136,8 @@ impl From<FetchOutcome> for FetchResult {
         match outcome {
             FetchOutcome::Installed { version } => FetchResult::Installed { version },
             FetchOutcome::Unchanged => FetchResult::Unchanged,
-            FetchOutcome::Refused(error) => FetchResult::Refused { reason: refusal_message(&error) },
-            FetchOutcome::Failed(error) => FetchResult::Failed { reason: delivery_message(&error) },
+            FetchOutcome::Refused(error) => FetchResult::Refused { reason: message(&error) },
+            FetchOutcome::Failed(error) => FetchResult::Failed { reason: message(&error) },
         }
     }
 }
