@@ -263,7 +263,7 @@ impl DeliveryState {
 ///
 /// Not `Clone`: an error kept in [`crate::Status`] and also returned is shared through an `Arc`
 /// by its owner, so the OS error is held as it came. Two errors are equal when they are the same
-/// variant for the same file and their OS errors have the same kind and message.
+/// variant for the same file and their OS errors read the same.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file exists but could not be read (permission, I/O error, too large).
@@ -294,8 +294,11 @@ pub enum StoreError {
 
 impl PartialEq for StoreError {
     fn eq(&self, other: &StoreError) -> bool {
+        // By the text alone: `io::Error` has no equality, and its text names the OS error
+        // (code included) or the custom message. Comparing kinds too would keep an out-of-line
+        // copy of `io::Error::kind` in the mobile library (444 bytes on arm64).
         fn same_os_error(left: &io::Error, right: &io::Error) -> bool {
-            left.kind() == right.kind() && left.to_string() == right.to_string()
+            left.to_string() == right.to_string()
         }
         match (self, other) {
             (StoreError::Unreadable { file, source }, StoreError::Unreadable { file: other_file, source: other })
