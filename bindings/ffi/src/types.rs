@@ -6,14 +6,19 @@
 //! of their docs (the originals are the documentation; a copy here drifted). No conversion runs
 //! on the decision path.
 //!
-//! Why mirrors and not `#[derive(uniffi::Record)]` on the originals behind a `uniffi` feature:
-//! UniFFI's derives implement its traits for `crate::UniFfiTag`, so every crate deriving them
-//! must call `uniffi::setup_scaffolding!()` and becomes a UniFFI component of its own. In
-//! library mode, `uniffi-bindgen` then generates one module per component (`trackgate_core`,
-//! `trackgate_delivery` besides `trackgate_ffi`): the Python package, the Swift target and the
-//! Kotlin package would each get extra generated files whose types live in another module, and
-//! the wrappers in `bindings/*` would notice. It would also put UniFFI and scaffolding symbols
-//! into the core and delivery crates. The mirrors cost neither (`docs/packaging.md`).
+//! Why mirrors and not `#[derive(uniffi::Record)]`/`Enum` on the originals behind an optional
+//! `uniffi` feature of the core and delivery crates (measured, not assumed; `docs/packaging.md`):
+//! - Size. A derived record lowers through `crate::UniFfiTag` and its metadata names the
+//!   deriving crate, so each of those crates must call `uniffi::setup_scaffolding!()` and becomes
+//!   a UniFFI component of its own, with its own exported `RustBuffer` and future-polling
+//!   functions. A prototype of exactly that (derives behind the feature, scaffolding in both
+//!   crates, these mirrors removed) built 18,272 bytes larger, stripped x86_64 `release-mobile`
+//!   (865,104 to 883,376; 108 more exported symbols).
+//! - Generated code. `uniffi-bindgen` writes one module per component (`trackgate_core`,
+//!   `trackgate_delivery` beside `trackgate_ffi`), so the Python package, the Swift target and the
+//!   Kotlin package would get extra generated files, and the wrappers in `bindings/*` would see
+//!   the types move.
+//! The mirrors cost neither, and nobody who uses the core without the FFI compiles UniFFI.
 //!
 //! Types whose shape is specific to the boundary (status with a clearer name, batch results,
 //! outcomes) are defined here; their conversions from the Rust types, including every
