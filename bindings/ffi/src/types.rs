@@ -18,6 +18,7 @@
 //!   `trackgate_delivery` beside `trackgate_ffi`), so the Python package, the Swift target and the
 //!   Kotlin package would get extra generated files, and the wrappers in `bindings/*` would see
 //!   the types move.
+//!
 //! The mirrors cost neither, and nobody who uses the core without the FFI compiles UniFFI.
 //!
 //! Types whose shape is specific to the boundary (status with a clearer name, batch results,
