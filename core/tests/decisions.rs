@@ -284,9 +284,14 @@ fn huge_sizes_neither_panic_nor_hit_a_cap_that_is_not_there() {
     assert_eq!(engine.decide("capped", u64::MAX), dropped(DropReason::Oversize));
     assert_eq!(engine.decide("stray.huge", u64::MAX), dropped(DropReason::Unregistered));
     assert_eq!(engine.decide("stray.huge", u64::MAX), dropped(DropReason::Unregistered));
+    // The id path counts the same way (the bindings pass sizes through unclamped).
+    let capped = engine.resolve("capped").unwrap();
+    assert_eq!(engine.decide_id(capped, u64::from(u32::MAX) + 1), Ok(dropped(DropReason::Oversize)));
+    let raw = engine.resolve("raw.upload").unwrap();
+    assert_eq!(engine.decide_id(raw, u64::MAX), Ok(keep()));
     let report = engine.take_report();
-    assert_eq!(report.offered, 5);
+    assert_eq!(report.offered, 7);
     let counted = trackgate_core::MAX_COUNTED_EVENT_BYTES;
-    assert_eq!(report.kept_bytes, 2 * counted, "sizes are counted up to 4 GiB each, so totals cannot wrap");
-    assert_eq!(report.dropped_bytes, 3 * counted);
+    assert_eq!(report.kept_bytes, 3 * counted, "sizes are counted up to 4 GiB each, so totals cannot wrap");
+    assert_eq!(report.dropped_bytes, 4 * counted);
 }

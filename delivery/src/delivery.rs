@@ -24,7 +24,7 @@ use trackgate_core::plan::{Defaults, UnregisteredPolicy, PLAN_SCHEMA_VERSION};
 use trackgate_core::{Clock, CompiledPlan, Engine, EngineError, EngineOptions, Plan, Priority};
 
 use crate::envelope::{parse_envelope, Keyring};
-use crate::fetcher::{Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
+use crate::fetcher::{FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
 use crate::random::RandomSource;
 use crate::store::{DeliveryState, Store, StoreError};
 use crate::verify::{
@@ -52,7 +52,8 @@ pub enum PlanSource {
     Bundled,
     /// The app's [`FailPolicy`].
     FailPolicy,
-    /// Downloaded and verified in this run.
+    /// Downloaded, or offered by the app (`Delivery::offer`, the bindings' `apply_plan`), and
+    /// verified in this run.
     Network,
 }
 
@@ -88,8 +89,10 @@ pub struct Status {
     pub expires_at: Option<u64>,
     /// Whether its expiry (plus grace) has passed; it stays active until a newer plan arrives.
     pub expired: bool,
-    /// The last problem met (verification, store, network), if any since the last success.
-    pub last_error: Option<String>,
+    /// The last problem met (verification, store, network), if any since the last success;
+    /// at startup, every problem met on the way ([`DeliveryError::Several`] when more than one).
+    /// Shared, so taking a status copies no error (the mobile library never clones one).
+    pub last_error: Option<Arc<DeliveryError>>,
     /// Last useful server answer.
     pub last_success_unix: Option<u64>,
     /// Failures since then.
@@ -98,16 +101,74 @@ pub struct Status {
     pub next_fetch_unix: u64,
 }
 
-/// Why an offered plan was not installed.
-#[derive(Debug, thiserror::Error)]
+/// A problem plan delivery met: a refused plan, a store fault, a fetch without a usable answer.
+/// Kept typed through the delivery crate (in [`Status::last_error`] and
+/// [`FetchOutcome::Failed`]); its `Display` text is what logs, the CLI and the bindings show,
+/// turned into a string once at each boundary.
+///
+/// Not `Clone`: an error that is both kept in [`Status::last_error`] and returned to the caller
+/// is shared through an `Arc` (the refusal's [`VerifyError`], the unpersisted plan's
+/// [`StoreError`], or the whole error), so the mobile library holds no code to copy one.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// Verification refused a plan offered or fetched in this run; the active plan stays.
+    /// Shared with the [`OfferError::Refused`] or [`FetchOutcome::Refused`] returned.
+    #[error(transparent)]
+    Refused(Arc<VerifyError>),
+    /// Verification refused the app-bundled plan at startup.
+    #[error("bundled plan refused: {0}")]
+    BundledRefused(VerifyError),
+    /// A plan verified but could not be persisted, so it was not installed. Shared with the
+    /// [`OfferError::NotPersisted`] returned.
+    #[error("verified plan not installed: {0}")]
+    NotPersisted(Arc<StoreError>),
+    /// Reading or writing the store failed (the cache, the state, or a cached plan that no
+    /// longer verifies).
+    #[error(transparent)]
+    Store(StoreError),
+    /// A fetch got no usable answer (transport error or HTTP status).
+    #[error(transparent)]
+    Fetch(FetchError),
+    /// Several problems met at startup, in the order met; shown joined by `; `.
+    #[error("{}", Joined(.0))]
+    Several(Vec<DeliveryError>),
+}
+
+/// Errors shown joined by `; `, written straight into the formatter.
+struct Joined<'a>(&'a [DeliveryError]);
+
+impl std::fmt::Display for Joined<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str("; ")?;
+            }
+            std::fmt::Display::fmt(error, formatter)?;
+        }
+        Ok(())
+    }
+}
+
+impl From<OfferError> for DeliveryError {
+    fn from(error: OfferError) -> DeliveryError {
+        match error {
+            OfferError::Refused(error) => DeliveryError::Refused(error),
+            OfferError::NotPersisted(error) => DeliveryError::NotPersisted(error),
+        }
+    }
+}
+
+/// Why an offered plan was not installed. The error is also in [`Status::last_error`], shared
+/// with it (hence the `Arc`s).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OfferError {
     /// Verification refused it.
     #[error(transparent)]
-    Refused(#[from] VerifyError),
+    Refused(Arc<VerifyError>),
     /// It was valid but could not be persisted; it is not installed, so the active plan is
     /// always one a restart would load.
     #[error("verified plan not installed: {0}")]
-    NotPersisted(StoreError),
+    NotPersisted(Arc<StoreError>),
 }
 
 /// A plan offer that succeeded.
@@ -135,11 +196,12 @@ pub enum FetchOutcome {
     /// The server had nothing new (304, or the same bytes).
     Unchanged,
     /// The server sent a plan that verification refused; the active plan stays. The
-    /// schedule backed off.
-    Refused(String),
-    /// No usable answer (transport, HTTP status, or the plan could not be persisted); the
-    /// reason, for logs. The schedule backed off.
-    Failed(String),
+    /// schedule backed off. The same error as in [`Status::last_error`].
+    Refused(Arc<VerifyError>),
+    /// No usable answer ([`DeliveryError::Fetch`]: transport, HTTP status; or
+    /// [`DeliveryError::NotPersisted`]: the plan could not be persisted). The schedule backed
+    /// off. The same error as in [`Status::last_error`].
+    Failed(Arc<DeliveryError>),
 }
 
 struct ActivePlan {
@@ -168,7 +230,7 @@ pub struct Delivery {
     engine: Arc<Engine>,
     state: DeliveryState,
     active: ActivePlan,
-    last_error: Option<String>,
+    last_error: Option<Arc<DeliveryError>>,
     fetcher: Fetcher,
 }
 
@@ -196,7 +258,7 @@ impl Delivery {
         let mut state = match store.load_state() {
             Ok(state) => state.unwrap_or_default(),
             Err(error) => {
-                problems.push(error.to_string());
+                problems.push(DeliveryError::Store(error));
                 DeliveryState::default()
             }
         };
@@ -205,7 +267,7 @@ impl Delivery {
         let bundled_plan = bundled.and_then(|bytes| match verify_local(&config, bytes) {
             Ok(plan) => Some((plan, bytes)),
             Err(error) => {
-                problems.push(format!("bundled plan refused: {error}"));
+                problems.push(DeliveryError::BundledRefused(error));
                 None
             }
         });
@@ -243,7 +305,11 @@ impl Delivery {
             fetcher.forget_etag();
         }
         let engine = Arc::new(Engine::new(compiled, engine_options)?);
-        let last_error = (!problems.is_empty()).then(|| problems.join("; "));
+        let last_error = match problems.len() {
+            0 => None,
+            1 => problems.pop().map(Arc::new),
+            _ => Some(Arc::new(DeliveryError::Several(problems))),
+        };
         Ok(Delivery { config, store, clock, engine, state, active, last_error, fetcher })
     }
 
@@ -279,7 +345,7 @@ impl Delivery {
     fn offer_from_response(&mut self, bytes: &[u8]) -> Result<Offered, OfferError> {
         let trusted = self.trusted_now();
         let first = self.offer_at(bytes, trusted);
-        if !matches!(first, Err(OfferError::Refused(VerifyError::IssuedInFuture { .. }))) {
+        if !matches!(&first, Err(OfferError::Refused(error)) if matches!(**error, VerifyError::IssuedInFuture { .. })) {
             return first;
         }
         let Some(date) = self.fetcher.response_date().filter(|date| *date > trusted) else {
@@ -310,12 +376,14 @@ impl Delivery {
             Ok(Verified::New(verified)) => verified,
             Ok(Verified::AlreadyCurrent { .. }) => return Ok(Offered::AlreadyCurrent),
             Err(error) => {
-                self.last_error = Some(error.to_string());
+                let error = Arc::new(error);
+                self.last_error = Some(Arc::new(DeliveryError::Refused(Arc::clone(&error))));
                 return Err(OfferError::Refused(error));
             }
         };
         if let Err(error) = self.store.save_plan(bytes) {
-            self.last_error = Some(error.to_string());
+            let error = Arc::new(error);
+            self.last_error = Some(Arc::new(DeliveryError::NotPersisted(Arc::clone(&error))));
             return Err(OfferError::NotPersisted(error));
         }
         self.last_error = None;
@@ -345,7 +413,7 @@ impl Delivery {
         if let Err(error) = self.store.save_state(&self.state) {
             // The plan on disk is already the new one; a stale floor only means the next start
             // raises it again from the cached plan.
-            self.last_error = Some(error.to_string());
+            self.last_error = Some(Arc::new(DeliveryError::Store(error)));
         }
     }
 
@@ -373,8 +441,8 @@ impl Delivery {
                 Err(error) => {
                     self.fetcher.plan_refused(now);
                     match error {
-                        OfferError::Refused(error) => FetchOutcome::Refused(error.to_string()),
-                        OfferError::NotPersisted(_) => FetchOutcome::Failed(error.to_string()),
+                        OfferError::Refused(error) => FetchOutcome::Refused(error),
+                        OfferError::NotPersisted(_) => FetchOutcome::Failed(Arc::new(error.into())),
                     }
                 }
             },
@@ -382,9 +450,10 @@ impl Delivery {
                 self.last_error = None;
                 FetchOutcome::Unchanged
             }
-            Reply::Failed(reason) => {
-                self.last_error = Some(reason.clone());
-                FetchOutcome::Failed(reason)
+            Reply::Failed(error) => {
+                let error = Arc::new(DeliveryError::Fetch(error));
+                self.last_error = Some(Arc::clone(&error));
+                FetchOutcome::Failed(error)
             }
         };
         self.save_state();
@@ -461,16 +530,16 @@ fn load_cache(
     config: &DeliveryConfig,
     store: &Store,
     floor: Option<Floor>,
-    problems: &mut Vec<String>,
+    problems: &mut Vec<DeliveryError>,
 ) -> Option<Box<VerifiedPlan>> {
     let bytes = match store.load_plan() {
         Ok(bytes) => bytes?,
         Err(error) => {
-            problems.push(error.to_string());
+            problems.push(DeliveryError::Store(error));
             return None;
         }
     };
-    let corrupt = |reason: String| StoreError::Corrupt { file: crate::store::PLAN_FILE, reason }.to_string();
+    let corrupt = |reason: String| DeliveryError::Store(StoreError::Corrupt { file: crate::store::PLAN_FILE, reason });
     let verified = match verify_local(config, &bytes) {
         Ok(verified) => verified,
         Err(error) => {
@@ -499,14 +568,14 @@ fn raise_floor(
     verified: &VerifiedPlan,
     bundled_bytes: Option<&[u8]>,
     device_and_tolerance: (u64, u64),
-    problems: &mut Vec<String>,
+    problems: &mut Vec<DeliveryError>,
 ) {
     let (device_now, tolerance) = device_and_tolerance;
     let mut changed = raise_signed_time(state, verified.header.issued_at, device_now, tolerance);
     let version = verified.header.config_version;
     if state.floor_digest.is_none() || version > state.floor_version {
         let cached = match bundled_bytes {
-            Some(bytes) => store.save_plan(bytes).map_err(|error| problems.push(error.to_string())).is_ok(),
+            Some(bytes) => store.save_plan(bytes).map_err(|error| problems.push(DeliveryError::Store(error))).is_ok(),
             None => true,
         };
         if cached {
@@ -517,7 +586,7 @@ fn raise_floor(
     }
     if changed {
         if let Err(error) = store.save_state(state) {
-            problems.push(error.to_string());
+            problems.push(DeliveryError::Store(error));
         }
     }
 }

@@ -132,6 +132,43 @@ pub struct TransportError {
     pub message: String,
 }
 
+/// Why a request brought no plan: no HTTP answer, or a status that carries none. The
+/// `Display` text is what logs and `Status::last_error` show (`transport: Timeout: ...`,
+/// `HTTP 503, retry after 30 s`, `HTTP 404: long backoff`, `HTTP 500`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// The request produced no HTTP answer.
+    #[error("transport: {0}")]
+    Transport(TransportError),
+    /// The server answered with a status other than 200 or 304; the schedule backed off (for
+    /// `Retry-After` seconds on 429 and 503 when the server sent one, clamped).
+    #[error("HTTP {status}{}", RetryAfter(*retry_after_seconds))]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The server's `Retry-After` as delay seconds, unclamped (429 and 503 only).
+        retry_after_seconds: Option<u64>,
+    },
+    /// 401, 403 or 404: the server says this device should not ask (soon); long backoff.
+    #[error("HTTP {status}: long backoff")]
+    LongBackoff {
+        /// The status code.
+        status: u16,
+    },
+}
+
+/// `, retry after N s` when the server named a delay, nothing otherwise.
+struct RetryAfter(Option<u64>);
+
+impl std::fmt::Display for RetryAfter {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(seconds) => write!(formatter, ", retry after {seconds} s"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Performs HTTP GETs for the fetcher. Implementations must honour
 /// [`HttpRequest::body_limit`] while reading (never buffer an unbounded body), must not follow
 /// redirects to another scheme, and should apply their own connect and read timeouts.
@@ -155,7 +192,7 @@ pub enum Reply {
     /// 304: the plan is current. The schedule was updated.
     NotModified,
     /// Anything else. The schedule was updated (backoff).
-    Failed(String),
+    Failed(FetchError),
 }
 
 /// The fetch schedule.
@@ -297,7 +334,7 @@ impl Fetcher {
             Ok(response) => response,
             Err(error) => {
                 self.fail(now, None);
-                return Reply::Failed(format!("transport: {error}"));
+                return Reply::Failed(FetchError::Transport(error));
             }
         };
         self.response_date = response.header("Date").and_then(parse_http_date);
@@ -312,19 +349,15 @@ impl Fetcher {
                 let retry_after =
                     response.header("Retry-After").and_then(|value| parse_retry_after(value, &response, now));
                 self.fail(now, retry_after);
-                Reply::Failed(format!(
-                    "HTTP {}{}",
-                    response.status,
-                    retry_after.map_or(String::new(), |s| format!(", retry after {s} s"))
-                ))
+                Reply::Failed(FetchError::Status { status: response.status, retry_after_seconds: retry_after })
             }
             401 | 403 | 404 => {
                 self.fail_long(now);
-                Reply::Failed(format!("HTTP {}: long backoff", response.status))
+                Reply::Failed(FetchError::LongBackoff { status: response.status })
             }
             status => {
                 self.fail(now, None);
-                Reply::Failed(format!("HTTP {status}"))
+                Reply::Failed(FetchError::Status { status, retry_after_seconds: None })
             }
         }
     }
@@ -513,6 +546,32 @@ mod tests {
         }
         assert_eq!(sent, 6);
         assert_eq!(fetcher.due_at(1_000_000 + HOUR - 1), 1_000_000 + HOUR);
+    }
+
+    #[test]
+    fn failures_are_typed_and_read_as_before() {
+        let schedule = Schedule { max_requests_per_hour: u32::MAX, ..Schedule::new("http://127.0.0.1/p") };
+        let mut fetcher = Fetcher::new(schedule, FetchState::default(), Box::new(SplitMix64::new(1)));
+        let status = |status: u16, headers: &[(&str, &str)]| {
+            let headers = headers.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+            Ok(HttpResponse { status, headers, body: Vec::new() })
+        };
+        let timeout = TransportError { kind: TransportErrorKind::Timeout, message: "30 s".into() };
+        let cases: [(Result<HttpResponse, TransportError>, FetchError, &str); 4] = [
+            (Err(timeout.clone()), FetchError::Transport(timeout), "transport: Timeout: 30 s"),
+            (
+                status(503, &[("Retry-After", "30")]),
+                FetchError::Status { status: 503, retry_after_seconds: Some(30) },
+                "HTTP 503, retry after 30 s",
+            ),
+            (status(404, &[]), FetchError::LongBackoff { status: 404 }, "HTTP 404: long backoff"),
+            (status(500, &[]), FetchError::Status { status: 500, retry_after_seconds: None }, "HTTP 500"),
+        ];
+        for (now, (result, expected, text)) in (1_000_000..).step_by(100_000).zip(cases) {
+            assert!(fetcher.poll(now).is_some(), "{text}");
+            assert_eq!(fetcher.on_response(now, result), Reply::Failed(expected.clone()));
+            assert_eq!(expected.to_string(), text);
+        }
     }
 
     #[test]

@@ -61,12 +61,14 @@ pub mod store;
 mod verify;
 
 pub use delivery::{
-    fail_policy_plan, Delivery, DeliveryConfig, FailPolicy, FetchOutcome, OfferError, Offered, PlanSource, StartError,
-    Status,
+    fail_policy_plan, Delivery, DeliveryConfig, DeliveryError, FailPolicy, FetchOutcome, OfferError, Offered,
+    PlanSource, StartError, Status,
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use envelope::{parse_envelope, EnvelopeError, EnvelopeHeader, KeyId, Keyring, ParsedEnvelope};
-pub use fetcher::{Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError, TransportErrorKind};
+pub use fetcher::{
+    FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError, TransportErrorKind,
+};
 pub use publish::{encode_plan, seal_plan, PublishError};
 pub use random::{RandomSource, SplitMix64};
 pub use store::{DeliveryState, DirectoryStorage, FetchState, Storage, Store, StoreError};

@@ -260,6 +260,10 @@ impl DeliveryState {
 
 /// A store problem. Unreadable (the OS refused) and corrupt (the bytes are wrong) are distinct,
 /// because they call for different fixes: permissions or hardware versus a discarded cache.
+///
+/// Not `Clone`: an error kept in [`crate::Status`] and also returned is shared through an `Arc`
+/// by its owner, so the OS error is held as it came. Two errors are equal when they are the same
+/// variant for the same file and their OS errors read the same.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file exists but could not be read (permission, I/O error, too large).
@@ -287,6 +291,29 @@ pub enum StoreError {
         source: io::Error,
     },
 }
+
+impl PartialEq for StoreError {
+    fn eq(&self, other: &StoreError) -> bool {
+        // By the text alone: `io::Error` has no equality, and its text names the OS error
+        // (code included) or the custom message. Comparing kinds too would keep an out-of-line
+        // copy of `io::Error::kind` in the mobile library (444 bytes on arm64).
+        fn same_os_error(left: &io::Error, right: &io::Error) -> bool {
+            left.to_string() == right.to_string()
+        }
+        match (self, other) {
+            (StoreError::Unreadable { file, source }, StoreError::Unreadable { file: other_file, source: other })
+            | (StoreError::WriteFailed { file, source }, StoreError::WriteFailed { file: other_file, source: other }) => {
+                file == other_file && same_os_error(source, other)
+            }
+            (StoreError::Corrupt { file, reason }, StoreError::Corrupt { file: other_file, reason: other }) => {
+                file == other_file && reason == other
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for StoreError {}
 
 /// The plan cache and state on top of a [`Storage`].
 pub struct Store {

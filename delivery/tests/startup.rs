@@ -24,7 +24,9 @@ fn keep_p0_only_keeps_the_bundled_p0_events_when_the_bundled_plan_is_unverifiabl
     let foreign = seal_plan(&plan(3), &key(9), NOW, NOW + DAY).unwrap();
     let delivery = start_with(config, &FaultyStorage::default(), Some(&foreign), &clock);
     assert_eq!(delivery.status().source, PlanSource::FailPolicy);
-    assert!(delivery.status().last_error.unwrap().contains("bundled plan refused"));
+    let last_error = delivery.status().last_error.unwrap();
+    assert!(matches!(*last_error, DeliveryError::BundledRefused(_)), "{last_error:?}");
+    assert!(last_error.to_string().starts_with("bundled plan refused: "), "{last_error}");
     let engine = delivery.engine();
     assert!(matches!(engine.decide("checkout.completed", 10), Decision::Keep { .. }));
     assert_eq!(engine.decide("search.performed", 10), Decision::Drop { reason: DropReason::Unregistered });
@@ -74,7 +76,7 @@ fn newer_bundled_plan_beats_the_cache_and_raises_the_floor() {
     let mut updated_app = start(&storage, Some(&envelope(7)), &clock);
     assert_eq!((updated_app.status().source, updated_app.status().version), (PlanSource::Bundled, 7));
     let refused = updated_app.offer(&envelope(6)).unwrap_err();
-    assert!(matches!(refused, OfferError::Refused(VerifyError::Rollback { version: 6, floor: 7 })));
+    assert!(matches!(refusal(&refused), Some(VerifyError::Rollback { version: 6, floor: 7 })));
 }
 
 #[test]
@@ -88,7 +90,7 @@ fn corrupt_cache_is_reported_and_the_bundled_plan_takes_over() {
     let restarted = start(&storage, Some(&envelope(3)), &clock);
     let status = restarted.status();
     assert_eq!((status.source, status.version), (PlanSource::Bundled, 3));
-    let error = status.last_error.unwrap();
+    let error = status.last_error.unwrap().to_string();
     assert!(error.contains("plan.bin is corrupt"), "{error}");
 }
 
@@ -107,7 +109,7 @@ fn unreadable_cache_is_reported_apart_from_corrupt() {
         Box::new(SplitMix64::new(1)),
     )
     .unwrap();
-    let error = delivery.status().last_error.unwrap();
+    let error = delivery.status().last_error.unwrap().to_string();
     assert!(error.contains("cannot read plan.bin"), "{error}");
     assert!(!error.contains("corrupt"), "{error}");
     assert_eq!(delivery.status().source, PlanSource::Bundled);
@@ -125,7 +127,7 @@ fn corrupt_state_is_reported_and_the_cached_plan_still_loads() {
     let restarted = start(&storage, None, &clock);
     let status = restarted.status();
     assert_eq!((status.source, status.version), (PlanSource::Cache, 5));
-    assert!(status.last_error.unwrap().contains("state.bin is corrupt"));
+    assert!(status.last_error.unwrap().to_string().contains("state.bin is corrupt"));
 }
 
 #[test]
@@ -138,7 +140,7 @@ fn older_signed_plan_planted_in_the_cache_is_refused_as_below_the_floor() {
     storage.files.lock().unwrap().insert(store::PLAN_FILE.into(), envelope(2));
     let restarted = start(&storage, Some(&envelope(4)), &clock);
     assert_eq!((restarted.status().source, restarted.status().version), (PlanSource::Bundled, 4));
-    assert!(restarted.status().last_error.unwrap().contains("does not match the accepted floor 5"));
+    assert!(restarted.status().last_error.unwrap().to_string().contains("does not match the accepted floor 5"));
 }
 
 #[test]
@@ -152,7 +154,10 @@ fn a_crash_between_plan_and_state_writes_is_repaired_at_startup() {
     storage.files.lock().unwrap().insert(store::PLAN_FILE.into(), envelope(6));
     let mut restarted = start(&storage, None, &clock);
     assert_eq!((restarted.status().source, restarted.status().version), (PlanSource::Cache, 6));
-    assert!(matches!(restarted.offer(&envelope(5)), Err(OfferError::Refused(VerifyError::Rollback { floor: 6, .. }))));
+    assert!(matches!(
+        restarted.offer(&envelope(5)).as_ref().map_err(refusal),
+        Err(Some(VerifyError::Rollback { floor: 6, .. }))
+    ));
 }
 
 #[test]

@@ -1,4 +1,8 @@
-//! The one error type crossing the boundary, [`GateError`].
+//! Every error crossing the boundary, mapped in one place: the one error type, [`GateError`],
+//! and the conversions of the delivery crate's typed outcomes and errors ([`DeliveryError`],
+//! [`VerifyError`], [`OfferError`]) into the records foreign code gets (Mozilla
+//! application-services' `error_support` pattern: errors stay typed inside Rust and are
+//! lowered once, here; no other module of this crate turns an error into text).
 //!
 //! Inside Rust each variant carries the core or delivery error it came from, plus the call and
 //! argument it concerns; at the boundary it is lowered as a *flat* error: foreign code gets one
@@ -7,6 +11,9 @@
 //! below, which always starts with the call that failed. Pure data: no I/O, no locks.
 
 use trackgate_core::{EngineError, ResolveError};
+use trackgate_delivery::{FetchOutcome, OfferError, Offered, Status};
+
+use crate::types::{ApplyOutcome, FetchResult, GateStatus};
 
 /// Longest piece of caller input quoted in a message, in bytes.
 const MAX_QUOTED_BYTES: usize = 64;
@@ -81,6 +88,57 @@ impl GateError {
     /// The error of a refused unit id in `call`.
     pub(crate) fn from_unit_id(call: &'static str, error: EngineError) -> GateError {
         GateError::InvalidArgument { call, problem: error.to_string() }
+    }
+}
+
+/// The text foreign code gets for a delivery problem (a `DeliveryError`, or a refused plan's
+/// `VerifyError`, whose `kind()` is passed beside it): its `Display`, unchanged, so logs, the
+/// CLI and every binding show the same words. One function for every error type, so the
+/// library holds one copy of it.
+fn message(error: &dyn std::fmt::Display) -> String {
+    error.to_string()
+}
+
+impl From<Status> for GateStatus {
+    fn from(status: Status) -> GateStatus {
+        GateStatus {
+            source: status.source,
+            version: status.version,
+            issued_at_unix: status.issued_at,
+            age_seconds: status.age_seconds,
+            expires_at_unix: status.expires_at,
+            expired: status.expired,
+            last_error: status.last_error.as_deref().map(|error| message(error)),
+            last_success_unix: status.last_success_unix,
+            consecutive_failures: status.consecutive_failures,
+            next_fetch_unix: status.next_fetch_unix,
+        }
+    }
+}
+
+impl From<Result<Offered, OfferError>> for ApplyOutcome {
+    fn from(offered: Result<Offered, OfferError>) -> ApplyOutcome {
+        match offered {
+            Ok(Offered::Installed { previous_version, version }) => {
+                ApplyOutcome::Installed { previous_version, version }
+            }
+            Ok(Offered::AlreadyCurrent) => ApplyOutcome::AlreadyCurrent,
+            Err(OfferError::Refused(error)) => {
+                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: message(&*error) }
+            }
+            Err(error @ OfferError::NotPersisted(_)) => ApplyOutcome::NotPersisted { reason: message(&error) },
+        }
+    }
+}
+
+impl From<FetchOutcome> for FetchResult {
+    fn from(outcome: FetchOutcome) -> FetchResult {
+        match outcome {
+            FetchOutcome::Installed { version } => FetchResult::Installed { version },
+            FetchOutcome::Unchanged => FetchResult::Unchanged,
+            FetchOutcome::Refused(error) => FetchResult::Refused { reason: message(&*error) },
+            FetchOutcome::Failed(error) => FetchResult::Failed { reason: message(&*error) },
+        }
     }
 }
 

@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use trackgate_core::{Decision, EngineError, EngineOptions, EventId};
 use trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
 use trackgate_delivery::{
-    Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, Keyring, OfferError, Offered, Schedule, SplitMix64,
-    StartError, Storage, Store, VerifyPolicy,
+    Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, Keyring, Schedule, SplitMix64, StartError, Storage, Store,
+    VerifyPolicy,
 };
 
 use crate::error::GateError;
@@ -154,17 +154,6 @@ fn open_store(directory: &str) -> Store {
     Store::new(storage, DEFAULT_MAX_ENVELOPE_BYTES)
 }
 
-/// Sizes above this are passed to the engine as this: 4 GiB, larger than any `max_bytes` (a
-/// `u32`), so every decision is unchanged, while the report's byte sums cannot overflow (the
-/// core adds them with plain `+`, which panics in builds with overflow checks).
-pub const MAX_COUNTED_SIZE_BYTES: u64 = 1 << 32;
-
-/// An app's event size as the engine gets it (see [`MAX_COUNTED_SIZE_BYTES`]).
-#[inline]
-pub(crate) fn counted_size(size_bytes: u64) -> u64 {
-    size_bytes.min(MAX_COUNTED_SIZE_BYTES)
-}
-
 /// The batch code of one decision, and its weight.
 #[inline]
 fn batch_entry(decision: Decision) -> (u8, f64) {
@@ -247,7 +236,7 @@ impl Gate {
     /// 4 GiB). Never fails: an invalid or unregistered name is a decision too (and counted in
     /// the report).
     pub fn decide(&self, name: String, size_bytes: u64) -> Decision {
-        self.engine.decide(&name, counted_size(size_bytes))
+        self.engine.decide(&name, size_bytes)
     }
 
     /// The id of a registered event in the active plan, for the faster `decide_id`. Ids go
@@ -262,9 +251,7 @@ impl Gate {
     /// Decides one event by id (from `resolve`). Fails only with `StaleEventId` when the id
     /// belongs to a plan no longer active; nothing is counted then.
     pub fn decide_id(&self, id: u64, size_bytes: u64) -> Result<Decision, GateError> {
-        self.engine
-            .decide_id(EventId::from_raw(id), counted_size(size_bytes))
-            .map_err(|_| GateError::StaleEventId { id })
+        self.engine.decide_id(EventId::from_raw(id), size_bytes).map_err(|_| GateError::StaleEventId { id })
     }
 
     /// This gate's token for `trackgate_decide_id_scalar`, the C function with only numbers
@@ -280,11 +267,8 @@ impl Gate {
     pub fn decide_batch(&self, names: Vec<String>, sizes: Vec<u64>) -> Result<BatchDecisions, GateError> {
         check_lengths("decide_batch", "names", names.len(), sizes.len())?;
         let mut decider = self.engine.decider();
-        let (codes, weights) = names
-            .iter()
-            .zip(&sizes)
-            .map(|(name, &size_bytes)| batch_entry(decider.decide(name, counted_size(size_bytes))))
-            .unzip();
+        let (codes, weights) =
+            names.iter().zip(&sizes).map(|(name, &size_bytes)| batch_entry(decider.decide(name, size_bytes))).unzip();
         Ok(BatchDecisions { codes, weights })
     }
 
@@ -296,7 +280,7 @@ impl Gate {
         let (codes, weights) = ids
             .iter()
             .zip(&sizes)
-            .map(|(&id, &size_bytes)| match decider.decide_id(EventId::from_raw(id), counted_size(size_bytes)) {
+            .map(|(&id, &size_bytes)| match decider.decide_id(EventId::from_raw(id), size_bytes) {
                 Ok(decision) => batch_entry(decision),
                 Err(_) => (BATCH_CODE_STALE, 0.0),
             })
@@ -322,7 +306,7 @@ impl Gate {
         let mut decisions = PackedBatchDecisions::with_capacity(events.len());
         for (name, size_bytes) in events {
             let name = name.unwrap_or(NOT_UTF8_NAME);
-            decisions.push(batch_entry(decider.decide(name, counted_size(size_bytes))));
+            decisions.push(batch_entry(decider.decide(name, size_bytes)));
         }
         Ok(decisions)
     }
@@ -338,7 +322,7 @@ impl Gate {
         let mut decider = self.engine.decider();
         let mut decisions = PackedBatchDecisions::with_capacity(ids_le.len() / 8);
         for (id, size_bytes) in ids.zip(sizes) {
-            decisions.push(match decider.decide_id(EventId::from_raw(id), counted_size(size_bytes)) {
+            decisions.push(match decider.decide_id(EventId::from_raw(id), size_bytes) {
                 Ok(decision) => batch_entry(decision),
                 Err(_) => (BATCH_CODE_STALE, 0.0),
             });
@@ -374,16 +358,7 @@ impl Gate {
     /// Verifies a signed plan envelope received by any channel, persists it and makes it
     /// active, atomically for deciding threads. A refused plan changes nothing.
     pub fn apply_plan(&self, envelope: Vec<u8>) -> ApplyOutcome {
-        match self.delivery().offer(&envelope) {
-            Ok(Offered::Installed { previous_version, version }) => {
-                ApplyOutcome::Installed { previous_version, version }
-            }
-            Ok(Offered::AlreadyCurrent) => ApplyOutcome::AlreadyCurrent,
-            Err(OfferError::Refused(error)) => {
-                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: error.to_string() }
-            }
-            Err(error @ OfferError::NotPersisted(_)) => ApplyOutcome::NotPersisted { reason: error.to_string() },
-        }
+        self.delivery().offer(&envelope).into()
     }
 
     /// Performs a fetch through the transport if one is due, on the calling thread (it blocks

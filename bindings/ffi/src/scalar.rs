@@ -100,12 +100,10 @@ fn engine_of(token: u64, decide: impl FnOnce(&Engine) -> f64) -> f64 {
 #[no_mangle]
 pub extern "C" fn trackgate_decide_id_scalar(token: u64, id: u64, size_bytes: u64) -> f64 {
     catch_unwind(AssertUnwindSafe(|| {
-        engine_of(token, |engine| {
-            match engine.decide_id(EventId::from_raw(id), crate::gate::counted_size(size_bytes)) {
-                Ok(Decision::Keep { weight }) => weight,
-                Ok(Decision::Drop { reason }) => -f64::from(reason.code()),
-                Err(_) => SCALAR_STALE,
-            }
+        engine_of(token, |engine| match engine.decide_id(EventId::from_raw(id), size_bytes) {
+            Ok(Decision::Keep { weight }) => weight,
+            Ok(Decision::Drop { reason }) => -f64::from(reason.code()),
+            Err(_) => SCALAR_STALE,
         })
     }))
     .unwrap_or(SCALAR_PANICKED)

@@ -1,182 +1,135 @@
 //! The plain data crossing the boundary: decisions, reports, status and outcomes.
 //!
 //! Types that the core and delivery crates already define with the right shape are exported as
-//! they are (`#[uniffi::remote]`: the definition below must match the original field for field,
-//! which the compiler checks), so there is no second copy to keep in step and no conversion on
-//! the decision path. Types whose shape is specific to the boundary (status with a clearer name,
-//! batch results, outcomes) are defined here with a `From` from their Rust counterpart.
+//! they are, through `#[uniffi::remote]` mirrors: the definitions below must match the
+//! originals variant for variant and field for field (the compiler checks), and carry no copy
+//! of their docs (the originals are the documentation; a copy here drifted). No conversion runs
+//! on the decision path.
+//!
+//! Why mirrors and not `#[derive(uniffi::Record)]`/`Enum` on the originals behind an optional
+//! `uniffi` feature of the core and delivery crates (measured, not assumed; `docs/packaging.md`):
+//! - Size. A derived record lowers through `crate::UniFfiTag` and its metadata names the
+//!   deriving crate, so each of those crates must call `uniffi::setup_scaffolding!()` and becomes
+//!   a UniFFI component of its own, with its own exported `RustBuffer` and future-polling
+//!   functions. A prototype of exactly that (derives behind the feature, scaffolding in both
+//!   crates, these mirrors removed) built 18,272 bytes larger, stripped x86_64 `release-mobile`
+//!   (865,104 to 883,376; 108 more exported symbols).
+//! - Generated code. `uniffi-bindgen` writes one module per component (`trackgate_core`,
+//!   `trackgate_delivery` beside `trackgate_ffi`), so the Python package, the Swift target and the
+//!   Kotlin package would get extra generated files, and the wrappers in `bindings/*` would see
+//!   the types move.
+//!
+//! The mirrors cost neither, and nobody who uses the core without the FFI compiles UniFFI.
+//!
+//! Types whose shape is specific to the boundary (status with a clearer name, batch results,
+//! outcomes) are defined here; their conversions from the Rust types, including every
+//! delivery error, are in `error.rs`, the one mapping to what foreign code sees.
 //!
 //! Pure data: no I/O, no locks; conversions allocate only the strings and vectors they carry.
 
 use trackgate_core::{Decision, DropReason, DropReport, EventReport, Priority, ReasonCounts, UnregisteredReport};
-use trackgate_delivery::{FailPolicy, FetchOutcome, PlanSource, Status};
+use trackgate_delivery::{FailPolicy, PlanSource};
 
-/// Why an event was dropped. Rules are evaluated in the order of the variants; the first that
-/// refuses an event names it.
+/// Why an event was dropped (`trackgate_core::DropReason`).
 #[uniffi::remote(Enum)]
 pub enum DropReason {
-    /// The plan's kill switch is on (`enabled: false`).
     Disabled,
-    /// The name breaks the naming rules (1 to 128 bytes of ASCII letters, digits, `_ . - :`).
     InvalidName,
-    /// The name is valid but not in the plan, and the plan drops unregistered events.
     Unregistered,
-    /// The event is retired.
     Retired,
-    /// The event's priority is below the plan's `shed_below`.
     Shed,
-    /// The event is larger than its `max_bytes`.
     Oversize,
-    /// This unit (install or user) is not in the event's sample.
     SampledOut,
-    /// The event's per-device token bucket is empty.
     RateLimited,
 }
 
-/// The answer for one event.
+/// The answer for one event (`trackgate_core::Decision`): keep it with a sampling weight, or
+/// drop it with a reason.
 #[uniffi::remote(Enum)]
 pub enum Decision {
-    /// Send it. `weight` is the inverse of its sampling probability (1.0 when not sampled), so
-    /// the sum of the weights of kept events estimates the true count.
-    Keep {
-        /// Inverse inclusion probability.
-        weight: f64,
-    },
-    /// Do not send it.
-    Drop {
-        /// The first rule that refused it.
-        reason: DropReason,
-    },
+    Keep { weight: f64 },
+    Drop { reason: DropReason },
 }
 
-/// Business priority; P0 is the most important and is never shed.
+/// Business priority (`trackgate_core::Priority`); P0 is the most important and never shed.
 #[uniffi::remote(Enum)]
 pub enum Priority {
-    /// Critical (revenue, legal, safety): never shed.
     P0,
-    /// Important.
     P1,
-    /// Normal.
     P2,
-    /// Low value: shed first.
     P3,
 }
 
-/// Counts per drop reason.
+/// Counts per drop reason (`trackgate_core::ReasonCounts`).
 #[uniffi::remote(Record)]
 pub struct ReasonCounts {
-    /// Kill switch on.
     pub disabled: u64,
-    /// Name broke the naming rules.
     pub invalid_name: u64,
-    /// Not in the plan.
     pub unregistered: u64,
-    /// Retired event.
     pub retired: u64,
-    /// Priority shed.
     pub shed: u64,
-    /// Over its size cap.
     pub oversize: u64,
-    /// Not in the sample.
     pub sampled_out: u64,
-    /// Token bucket empty.
     pub rate_limited: u64,
 }
 
-/// One registered event's counts in the report window.
+/// One registered event's counts in the report window (`trackgate_core::EventReport`).
 #[uniffi::remote(Record)]
 pub struct EventReport {
-    /// Event name.
     pub name: String,
-    /// Priority in the newest plan that counted it.
     pub priority: Option<Priority>,
-    /// Occurrences sent.
     pub kept: u64,
-    /// Bytes sent.
     pub kept_bytes: u64,
-    /// Sum of the sampling weights of the occurrences sent: the estimate of how many reached
-    /// the sampler.
     pub kept_weighted: f64,
-    /// Occurrences dropped, by reason.
     pub dropped: ReasonCounts,
-    /// Bytes dropped.
     pub dropped_bytes: u64,
-    /// Occurrences a shadow plan kept but would have dropped, by reason.
     pub shadow_dropped: ReasonCounts,
 }
 
-/// One unregistered name's counts in the report window.
+/// One unregistered name's counts in the report window (`trackgate_core::UnregisteredReport`).
 #[uniffi::remote(Record)]
 pub struct UnregisteredReport {
-    /// The name as the app sent it.
     pub name: String,
-    /// Occurrences kept (plans with `unregistered: keep`).
     pub kept: u64,
-    /// Occurrences dropped.
     pub dropped: u64,
-    /// Occurrences a shadow plan kept but would have dropped.
     pub shadow_dropped: u64,
-    /// Bytes of all occurrences.
     pub bytes: u64,
 }
 
-/// Everything the gate decided in one window. `offered = kept + dropped` summed over reasons.
+/// Everything the gate decided in one window (`trackgate_core::DropReport`).
 #[uniffi::remote(Record)]
 pub struct DropReport {
-    /// App of the active plan.
     pub app: String,
-    /// Environment of the active plan.
     pub env: String,
-    /// Version of the plan active when the report was taken.
     pub plan_version: u64,
-    /// Whether that plan is a shadow plan.
     pub shadow: bool,
-    /// Window start, Unix milliseconds.
     pub window_start_unix_ms: u64,
-    /// Window end, Unix milliseconds.
     pub window_end_unix_ms: u64,
-    /// Events offered to the gate.
     pub offered: u64,
-    /// Events kept.
     pub kept: u64,
-    /// Bytes kept.
     pub kept_bytes: u64,
-    /// Events dropped, by reason.
     pub dropped: ReasonCounts,
-    /// Bytes dropped (the saving).
     pub dropped_bytes: u64,
-    /// Events shadow plans kept but would have dropped, by reason.
     pub shadow_dropped: ReasonCounts,
-    /// Per registered event, only those with activity, by name.
     pub events: Vec<EventReport>,
-    /// Per unregistered name (the first ones of the window), by name.
     pub unregistered: Vec<UnregisteredReport>,
-    /// Occurrences of unregistered names beyond the table's capacity.
     pub unregistered_overflow: u64,
 }
 
-/// What the gate runs when it has no verified plan at all (first start without a bundled plan,
-/// or cache and bundled plan both unusable).
+/// What the gate runs when it has no verified plan at all
+/// (`trackgate_delivery::FailPolicy`).
 #[uniffi::remote(Enum)]
 pub enum FailPolicy {
-    /// An empty plan with `unregistered: keep`: every event leaves, nothing is governed.
     KeepAll,
-    /// Only the P0 events named by the bundled plan's payload (even if its signature or scope
-    /// is refused, since it ships inside the app binary); with no readable bundled plan, every
-    /// event is dropped.
     KeepP0Only,
 }
 
-/// Where the active plan came from.
+/// Where the active plan came from (`trackgate_delivery::PlanSource`).
 #[uniffi::remote(Enum)]
 pub enum PlanSource {
-    /// The verified on-device cache.
     Cache,
-    /// The plan shipped inside the app.
     Bundled,
-    /// The app's fail policy.
     FailPolicy,
-    /// Downloaded (or applied with `apply_plan`) and verified in this run.
     Network,
 }
 
@@ -239,23 +192,6 @@ pub struct GateStatus {
     pub next_fetch_unix: u64,
 }
 
-impl From<Status> for GateStatus {
-    fn from(status: Status) -> GateStatus {
-        GateStatus {
-            source: status.source,
-            version: status.version,
-            issued_at_unix: status.issued_at,
-            age_seconds: status.age_seconds,
-            expires_at_unix: status.expires_at,
-            expired: status.expired,
-            last_error: status.last_error,
-            last_success_unix: status.last_success_unix,
-            consecutive_failures: status.consecutive_failures,
-            next_fetch_unix: status.next_fetch_unix,
-        }
-    }
-}
-
 /// What `apply_plan` did with an envelope. Refusals are outcomes, not errors: a refused plan
 /// changes nothing (the active plan stays) and is also reported in `status().last_error`.
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
@@ -315,15 +251,4 @@ pub enum FetchResult {
         /// Why, for logs.
         reason: String,
     },
-}
-
-impl From<FetchOutcome> for FetchResult {
-    fn from(outcome: FetchOutcome) -> FetchResult {
-        match outcome {
-            FetchOutcome::Installed { version } => FetchResult::Installed { version },
-            FetchOutcome::Unchanged => FetchResult::Unchanged,
-            FetchOutcome::Refused(reason) => FetchResult::Refused { reason },
-            FetchOutcome::Failed(reason) => FetchResult::Failed { reason },
-        }
-    }
 }

@@ -125,8 +125,10 @@ pub fn run(args: &FetchArgs) -> Result<(), Failure> {
             outln!("unchanged: version {} is current", delivery.status().version);
             Ok(())
         }
-        Some(FetchOutcome::Refused(reason)) => Err(Failure::refused(format!("plan refused: {reason}"))),
-        Some(FetchOutcome::Failed(reason)) => Err(Failure::error(format!("fetch failed: {reason}"))),
+        // The CLI boundary: the delivery crate's typed errors become text here and only here
+        // (exit 1 for a refused plan, 2 for no usable answer), with their `Display` unchanged.
+        Some(FetchOutcome::Refused(error)) => Err(Failure::refused(format!("plan refused: {error}"))),
+        Some(FetchOutcome::Failed(error)) => Err(Failure::error(format!("fetch failed: {error}"))),
     };
     let status = delivery.status();
     let age = status.age_seconds.map_or("-".to_owned(), |seconds| format!("{seconds} s"));
