@@ -39,7 +39,7 @@ pub enum StatsMergeError {
 
 /// Counts of one event name (or of the untracked names together).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Tally {
+pub(crate) struct NameStats {
     /// The plan's priority of the name; `None` for names not in the plan.
     pub priority: Option<Priority>,
     pub offered: u64,
@@ -55,7 +55,7 @@ pub(crate) struct Tally {
     pub shadow_dropped: ReasonCounts,
 }
 
-impl Tally {
+impl NameStats {
     /// Counts one decided event of `size` bytes.
     pub fn count(&mut self, evaluation: &UnitEvaluation, size: u64) {
         self.priority = evaluation.priority;
@@ -81,7 +81,7 @@ impl Tally {
     }
 
     /// Adds another thread's counts of the same name.
-    pub fn merge(&mut self, other: &Tally) {
+    pub fn merge(&mut self, other: &NameStats) {
         self.priority = self.priority.or(other.priority);
         self.offered += other.offered;
         self.offered_bytes += other.offered_bytes;
@@ -123,10 +123,10 @@ impl Hasher for NameHasher {
 #[derive(Debug, Clone)]
 pub struct NameTallies {
     index: HashMap<Box<str>, usize, BuildHasherDefault<NameHasher>>,
-    tallies: Vec<(Box<str>, Tally)>,
+    tallies: Vec<(Box<str>, NameStats)>,
     untracked_limit: usize,
     unregistered_tracked: usize,
-    untracked: Tally,
+    untracked: NameStats,
 }
 
 /// Longest name kept in the stats; longer (invalid) names are cut at a character boundary.
@@ -140,7 +140,7 @@ impl NameTallies {
             tallies: Vec::new(),
             untracked_limit,
             unregistered_tracked: 0,
-            untracked: Tally::default(),
+            untracked: NameStats::default(),
         }
     }
 
@@ -157,7 +157,7 @@ impl NameTallies {
             return;
         }
         self.unregistered_tracked += usize::from(!registered);
-        let mut tally = Tally::default();
+        let mut tally = NameStats::default();
         tally.count(evaluation, size);
         let listed: Box<str> = shorten(name).into();
         if let Some(&slot) = self.index.get(&listed) {
@@ -186,7 +186,7 @@ impl NameTallies {
     }
 
     /// The tallies by name, sorted, and the untracked names' tally.
-    pub(crate) fn into_sorted(self) -> (BTreeMap<Box<str>, Tally>, Tally) {
+    pub(crate) fn into_sorted(self) -> (BTreeMap<Box<str>, NameStats>, NameStats) {
         (self.tallies.into_iter().collect(), self.untracked)
     }
 }
@@ -356,7 +356,7 @@ impl EventStats {
     }
 
     /// The stats entry of a tally.
-    pub(crate) fn from_tally(name: &str, tally: &Tally) -> Self {
+    pub(crate) fn from_tally(name: &str, tally: &NameStats) -> Self {
         EventStats {
             name: name.to_owned(),
             priority: tally.priority,
@@ -552,7 +552,7 @@ impl FilterStats {
     }
 
     /// Totals over every name.
-    fn add_totals(&mut self, tally: &Tally) {
+    fn add_totals(&mut self, tally: &NameStats) {
         self.offered += tally.offered;
         self.offered_bytes += tally.offered_bytes;
         self.kept += tally.kept;
@@ -581,7 +581,7 @@ mod tests {
 
     #[test]
     fn weighted_counts_come_from_counts() {
-        let mut tally = Tally::default();
+        let mut tally = NameStats::default();
         for _ in 0..3 {
             tally.count(&keep(10.0, Some(Priority::P2)), 5);
         }
