@@ -4,7 +4,9 @@
 //! - `decide/name_hit`, `decide/name_miss`, `decide/id_hit`, `decide/id_hit_decider`: one
 //!   decision on the 50,000-event plan, rotating through [`HOT_SET`] names so no single entry
 //!   stays cached.
-//! - `parse/50k` (JSON text to validated plan) and `compile/50k` (validated plan to tables).
+//! - `parse/50k` (JSON text to validated plan) and `compile/50k` (validated plan to tables);
+//!   `parse/50k_spanned` through the spanned reader only (`parse_plan_spanned`). The
+//!   500,000-event plan-loading benches are in `plan_load.rs`.
 //! - `peer/yggdrasil_is_enabled` and `peer/naive_sha256`: the same hit names through the peers.
 //! - `peer/yggdrasil_load_50k` and `peer/naive_load_50k`: each peer's way from JSON text to a
 //!   ready gate, the counterpart of `parse/50k` + `compile/50k`.
@@ -17,7 +19,9 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion};
 use peers::{check_equivalence, yggdrasil_engine, yggdrasil_features_json, yggdrasil_load, NaiveGate};
 use trackgate_benches::{Fixture, BENCH_PLAN_EVENTS, EVENT_SIZE_BYTES, HOT_SET, UNIT_ID};
-use trackgate_core::{parse_plan, CompiledPlan, Decision, Engine, EngineOptions, EventId, SystemClock};
+use trackgate_core::{
+    parse_plan, parse_plan_spanned, CompiledPlan, Decision, Engine, EngineOptions, EventId, SystemClock,
+};
 
 const MASK: usize = HOT_SET - 1;
 
@@ -112,6 +116,9 @@ fn benches(criterion: &mut Criterion) {
     parse.sample_size(10);
     parse.bench_function("50k", |bencher| {
         bencher.iter_with_large_drop(|| parse_plan(black_box(&fixture.json)).expect("valid plan"))
+    });
+    parse.bench_function("50k_spanned", |bencher| {
+        bencher.iter_with_large_drop(|| parse_plan_spanned(black_box(&fixture.json)).expect("valid plan"))
     });
     parse.finish();
 

@@ -389,6 +389,56 @@ pub fn plan_json(events: &[EventSpec]) -> String {
     serde_json::to_string_pretty(&plan).expect("a JSON value serialises")
 }
 
+/// Events in the large plans of the plan-loading benches (`parse/500k`, `compile/500k`).
+pub const LARGE_PLAN_EVENTS: usize = 500_000;
+
+/// A plan of `events` events at the scale [`Fixture::generate`] cannot reach (its name space
+/// ends near 95,000): names `area.evN`, one event per line, compact, with the rule mix of
+/// [`Fixture`] (priorities P0–P3, about 10% retired, 30% sampled, 3% rate-limited, 15% with a
+/// size cap, 40% with an owner, no description). About 51 bytes per event (25.5 MB for
+/// 500,000 events). Deterministic for a given count; valid without warnings.
+pub fn large_plan_json(events: usize) -> String {
+    let mut rng = SplitMix64::new(0x6c61_7267_6570_6c61 ^ events as u64);
+    let mut text = String::with_capacity(events * 64 + 256);
+    text.push_str(&format!(
+        "{{\"schema\": 1, \"app\": \"bench_shop\", \"env\": \"prod\", \"version\": 42, \
+         \"sampling_salt\": \"{PLAN_SALT}\", \"defaults\": {{\"max_bytes\": {DEFAULT_MAX_BYTES}}}, \"events\": {{"
+    ));
+    let mut names: Vec<String> = (0..events).map(|index| format!("{}.ev{index}", AREAS[index % AREAS.len()])).collect();
+    names.sort_unstable();
+    for (position, name) in names.iter().enumerate() {
+        let sampled = rng.percent(30);
+        let priority = match rng.below(100) {
+            0..=4 if !sampled => 0,
+            0..=24 => 1,
+            25..=74 => 2,
+            _ => 3,
+        };
+        text.push_str(if position == 0 { "\n" } else { ",\n" });
+        text.push_str(&format!("\"{name}\":{{\"priority\":\"P{priority}\""));
+        if rng.percent(10) {
+            text.push_str(",\"status\":\"retired\"");
+        }
+        if sampled {
+            let ppm = SAMPLE_RATES_PPM[rng.below(SAMPLE_RATES_PPM.len())];
+            text.push_str(&format!(",\"sample\":{}", f64::from(ppm) / 1e6));
+        }
+        if rng.percent(3) {
+            let (per_second, burst) = RATE_LIMITS[rng.below(RATE_LIMITS.len())];
+            text.push_str(&format!(",\"rate_limit\":{{\"per_second\":{per_second:?},\"burst\":{burst}}}"));
+        }
+        if rng.percent(15) {
+            text.push_str(&format!(",\"max_bytes\":{}", SIZE_CAPS[rng.below(SIZE_CAPS.len())]));
+        }
+        if rng.percent(40) {
+            text.push_str(&format!(",\"owner\":\"team-{}\"", rng.below(40)));
+        }
+        text.push('}');
+    }
+    text.push_str("\n}}\n");
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

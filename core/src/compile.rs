@@ -232,7 +232,11 @@ impl CompiledPlan {
                 rule: CompiledRule {
                     keep_floor: keep_floor(rule.sample.parts_per_million()),
                     max_bytes: rule.max_bytes.or(plan.defaults.max_bytes).unwrap_or(NO_SIZE_LIMIT),
-                    salt_index: salt_index(rule.salt.as_deref().unwrap_or(&plan.sampling_salt))?,
+                    // Most events use the plan's salt, index 0: no hashing for them.
+                    salt_index: match rule.salt.as_deref() {
+                        Some(salt) if salt != plan.sampling_salt => salt_index(salt)?,
+                        _ => 0,
+                    },
                     name_length: name.len() as u8,
                     flags: (rule.priority as u8)
                         | rate_limited

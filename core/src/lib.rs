@@ -44,6 +44,7 @@ mod compile;
 mod counters;
 mod diagnostic;
 mod engine;
+mod fast_plan;
 mod json;
 pub mod name;
 pub mod plan;
@@ -66,7 +67,7 @@ pub use plan::{Plan, Priority};
 pub use reason::{Decision, DropReason};
 pub use report::{DropReport, EventReport, ReasonCounts, UnregisteredReport};
 pub use splitmix::SplitMix64;
-pub use validate::{parse_plan, parse_plan_bytes, PlanError, ValidatedPlan};
+pub use validate::{parse_plan, parse_plan_bytes, parse_plan_fast, parse_plan_spanned, PlanError, ValidatedPlan};
 
 /// The README's examples, compiled and run as doc tests so they stay true.
 #[cfg(doctest)]

@@ -82,17 +82,53 @@ pub fn parse_plan_bytes(bytes: &[u8]) -> Result<ValidatedPlan, PlanError> {
 /// and byte offset. Text over [`MAX_PLAN_BYTES`] is refused before parsing, and so is a text
 /// with more than [`MAX_EVENTS`] events (found by a scan that builds nothing; the parser
 /// stops at the first event too many as well).
+///
+/// A plan with nothing to report is read by `serde_json` straight into the plan types
+/// (`fast_plan.rs`); any other text is read again by the spanned reader, which places every
+/// problem. Both give the same [`ValidatedPlan`] for every plan the fast path accepts.
 pub fn parse_plan(source: &str) -> Result<ValidatedPlan, PlanError> {
     if source.len() > MAX_PLAN_BYTES {
         return Err(too_large(source.len()));
     }
-    let index = LineIndex::new(source);
     if let Some(offset) = json::first_event_beyond(source, MAX_EVENTS) {
-        let mut walker = Walker::new(index);
-        let message = format!("more than {MAX_EVENTS} events; at most {MAX_EVENTS} are allowed");
-        walker.report(Severity::Error, "$.events".into(), offset, message);
-        return Err(PlanError { diagnostics: walker.diagnostics });
+        return Err(too_many_events(source, offset));
     }
+    if let Some(plan) = crate::fast_plan::read(source) {
+        return Ok(ValidatedPlan { plan, warnings: Vec::new() });
+    }
+    parse_spanned(source)
+}
+
+/// [`parse_plan`] through the spanned reader only, the path that places problems: kept callable
+/// so tests check both paths agree and benchmarks compare them.
+#[doc(hidden)]
+pub fn parse_plan_spanned(source: &str) -> Result<ValidatedPlan, PlanError> {
+    if source.len() > MAX_PLAN_BYTES {
+        return Err(too_large(source.len()));
+    }
+    if let Some(offset) = json::first_event_beyond(source, MAX_EVENTS) {
+        return Err(too_many_events(source, offset));
+    }
+    parse_spanned(source)
+}
+
+/// The fast path of [`parse_plan`] alone: the plan when `serde_json` reads it with nothing to
+/// report, `None` when [`parse_plan`] would read it again with the spanned reader. Kept callable
+/// so tests check it takes exactly the plans the spanned reader takes without a diagnostic.
+#[doc(hidden)]
+pub fn parse_plan_fast(source: &str) -> Option<Plan> {
+    crate::fast_plan::read(source)
+}
+
+fn too_many_events(source: &str, offset: usize) -> PlanError {
+    let mut walker = Walker::new(LineIndex::new(source));
+    let message = format!("more than {MAX_EVENTS} events; at most {MAX_EVENTS} are allowed");
+    walker.report(Severity::Error, "$.events".into(), offset, message);
+    PlanError { diagnostics: walker.diagnostics }
+}
+
+fn parse_spanned(source: &str) -> Result<ValidatedPlan, PlanError> {
+    let index = LineIndex::new(source);
     let root = match json::parse(source, MAX_EVENTS) {
         Ok(root) => root,
         Err(syntax) => {
