@@ -87,7 +87,8 @@ fn a_revoked_key_never_counts_and_plain_trusted_keys_accept_co_signed_plans() {
     assert_eq!(accepted, ApplyOutcome::Installed { previous_version: 0, version: 3 });
 
     // Today's options (plain hex, any one key) accept a plan co-signed with a key they do not know.
-    let legacy = self::gate(&TempDir::new("policy-legacy"), None);
+    let legacy_store = TempDir::new("policy-legacy");
+    let legacy = self::gate(&legacy_store, None);
     let co_signed = Publisher::cosign(&standard_plan(5), &[&technical(), &business()]);
     assert_eq!(legacy.apply_plan(co_signed), ApplyOutcome::Installed { previous_version: 0, version: 5 });
 }
