@@ -10,13 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{path, ServeProcess};
+use common::{path, serve_scratch, ServeProcess};
 
 fn scratch(name: &str) -> PathBuf {
-    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("collect-{name}"));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(directory.join("plans")).unwrap();
-    directory
+    serve_scratch(&format!("collect-{name}"))
 }
 
 /// A running `trackgate serve --collect ...` and hand-written requests to it.

@@ -6,50 +6,20 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{http_get, path, ServeProcess};
+use common::{http_get, path, serve_scratch, sign_small_plan, ServeProcess};
 
 const WAIT: Duration = Duration::from_secs(20);
 const PLAN_URL: &str = "/v1/plans/shop/prod";
 
-fn trackgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trackgate")).args(args).output().expect("runs trackgate")
+/// Signs a small `app`/prod plan as `version` and returns the envelope bytes.
+fn envelope(directory: &Path, app: &str, version: u64) -> Vec<u8> {
+    sign_small_plan(directory, app, version, &directory.join(format!("{app}-{version}.tgplan")))
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-catalog-{name}"));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(directory.join("plans")).unwrap();
-    directory
-}
-
-/// Signs a small shop/prod plan (or `app`/prod) as `version` and returns the envelope bytes.
-fn envelope(directory: &Path, app: &str, version: u64) -> Vec<u8> {
-    let keys = directory.join("keys");
-    if !keys.join("signing.key").exists() {
-        let output = trackgate(&["keygen", "--out", path(&keys)]);
-        assert_eq!(output.status.code(), Some(0), "{output:?}");
-    }
-    let plan = directory.join(format!("{app}-{version}.json"));
-    let json = format!(
-        r#"{{"schema": 1, "app": "{app}", "env": "prod", "version": {version}, "events": {{"checkout.completed": {{"priority": "P0"}} }} }}"#
-    );
-    std::fs::write(&plan, json).unwrap();
-    let out = directory.join(format!("{app}-{version}.tgplan"));
-    let output = trackgate(&[
-        "build",
-        path(&plan),
-        "--key",
-        path(&keys.join("signing.key")),
-        "--version",
-        &version.to_string(),
-        "--out",
-        path(&out),
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    std::fs::read(out).unwrap()
+    serve_scratch(&format!("serve-catalog-{name}"))
 }
 
 fn assert_serves(server: &ServeProcess, expected: &[u8]) {

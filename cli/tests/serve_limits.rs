@@ -9,46 +9,21 @@ mod common;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use common::{http_get, path, ServeProcess};
+use common::{http_get, path, serve_scratch, sign_small_plan, trackgate, ServeProcess};
 
 const WAIT: Duration = Duration::from_secs(20);
 const PLAN_URL: &str = "/v1/plans/shop/prod";
 
-fn trackgate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trackgate")).args(args).output().expect("runs trackgate")
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("serve-limits-{name}"));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(directory.join("plans")).unwrap();
-    directory
+    serve_scratch(&format!("serve-limits-{name}"))
 }
 
 /// Signs a small shop/prod plan into `directory/plans/shop.tgplan`; returns its bytes.
 fn publish(directory: &Path) -> Vec<u8> {
-    let keys = directory.join("keys");
-    assert_eq!(trackgate(&["keygen", "--out", path(&keys)]).status.code(), Some(0));
-    let plan = directory.join("plan.json");
-    let json = r#"{"schema": 1, "app": "shop", "env": "prod", "version": 1, "events": {"checkout.completed": {"priority": "P0"}}}"#;
-    std::fs::write(&plan, json).unwrap();
-    let out = directory.join("plans").join("shop.tgplan");
-    let output = trackgate(&[
-        "build",
-        path(&plan),
-        "--key",
-        path(&keys.join("signing.key")),
-        "--version",
-        "1",
-        "--out",
-        path(&out),
-    ]);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
-    std::fs::read(out).unwrap()
+    sign_small_plan(directory, "shop", 1, &directory.join("plans").join("shop.tgplan"))
 }
 
 /// The load tests (a flood, a burst of uploads) take turns: each measures time or memory on a
@@ -259,8 +234,8 @@ fn a_full_collect_file_refuses_uploads_with_507() {
 
 fn assert_collect_refused(plans: &Path, collect: &Path, expected: &str) {
     let output = trackgate(&["serve", path(plans), "--addr", "127.0.0.1:0", "--collect", path(collect)]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "--collect {} was accepted: {stderr}", collect.display());
+    let stderr = &output.stderr;
+    assert_eq!(output.code, 2, "--collect {} was accepted: {stderr}", collect.display());
     assert!(stderr.contains(expected), "{stderr}");
 }
 

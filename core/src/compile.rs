@@ -3,8 +3,10 @@
 //! A [`CompiledPlan`] owns: an open-addressing name index over one contiguous name arena, one
 //! 32-byte record per event, the distinct sampling salts, the token buckets of rate-limited events
 //! and the per-event drop counters. Compilation allocates; lookups and decisions never do.
-//! Every compiled plan gets a process-wide generation number, so an [`EventId`] resolved against
-//! one plan is recognised as stale by any other.
+//! Every compiled plan gets a process-wide unique *stamp*, so an [`EventId`] resolved against
+//! one plan is recognised as stale by any other. (The engine's *rules generation*, in
+//! `engine/lane.rs`, is a different counter: it changes whenever the rules a thread must use
+//! change, including a new unit id under the same compiled plan.)
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -19,7 +21,9 @@ use crate::rate_limit::TokenBucket;
 use crate::reason::{Decision, DropReason};
 use crate::sampling::{keep_floor, random_value_with_seed, salt_seed, weight_for_floor};
 
-static NEXT_GENERATION: AtomicU32 = AtomicU32::new(1);
+/// The next [`CompiledPlan`]'s stamp: unique per compilation in this process, so an [`EventId`]
+/// names the compiled plan that minted it.
+static NEXT_STAMP: AtomicU32 = AtomicU32::new(1);
 
 /// A handle to one event of one compiled plan, from [`crate::Engine::resolve`].
 ///
@@ -30,8 +34,8 @@ static NEXT_GENERATION: AtomicU32 = AtomicU32::new(1);
 pub struct EventId(u64);
 
 impl EventId {
-    pub(crate) fn new(generation: u32, index: u32) -> Self {
-        EventId((u64::from(generation) << 32) | u64::from(index))
+    pub(crate) fn new(stamp: u32, index: u32) -> Self {
+        EventId((u64::from(stamp) << 32) | u64::from(index))
     }
 
     /// The id as a plain integer, for crossing a language boundary.
@@ -44,7 +48,7 @@ impl EventId {
         EventId(raw)
     }
 
-    pub(crate) fn generation(self) -> u32 {
+    pub(crate) fn stamp(self) -> u32 {
         (self.0 >> 32) as u32
     }
 
@@ -64,7 +68,7 @@ pub enum CompileError {
     TooManySalts(usize),
 }
 
-/// Bits of [`EventRule::flags`].
+/// Bits of [`CompiledRule::flags`].
 const PRIORITY_MASK: u8 = 0b0000_0011;
 const RATE_LIMITED: u8 = 0b0000_0100;
 const STATIC_DROP_SHIFT: u32 = 3;
@@ -88,7 +92,7 @@ pub(crate) struct InlineName([u8; INLINE_NAME_BYTES]);
 /// decision by id on a thread's lane reads one cache line.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
-pub(crate) struct EventRule {
+pub(crate) struct CompiledRule {
     /// Smallest random value kept: `2^56 - T`; 0 keeps every unit.
     pub(crate) keep_floor: u64,
     /// Largest size kept; `u32::MAX` for none.
@@ -100,7 +104,7 @@ pub(crate) struct EventRule {
     pub(crate) flags: u8,
 }
 
-impl EventRule {
+impl CompiledRule {
     pub(crate) fn priority(&self) -> Priority {
         Priority::ALL[usize::from(self.flags & PRIORITY_MASK)]
     }
@@ -125,18 +129,19 @@ impl EventRule {
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 pub(crate) struct CompiledEvent {
-    pub(crate) rule: EventRule,
+    pub(crate) rule: CompiledRule,
     pub(crate) name_hash: u64,
     /// Where a name longer than [`INLINE_NAME_BYTES`] starts in the arena (0 for inline names).
     pub(crate) name_offset: u32,
     /// Index into the token buckets, or `NO_RATE_LIMIT`; read only when the rule says
-    /// [`EventRule::is_rate_limited`].
+    /// [`CompiledRule::is_rate_limited`].
     pub(crate) rate_limit: u32,
 }
 
 /// A plan compiled for fast decisions. Read-only once built, apart from its counters and buckets.
 pub struct CompiledPlan {
-    pub(crate) generation: u32,
+    /// Which compilation this is ([`NEXT_STAMP`]); the high half of its [`EventId`]s.
+    pub(crate) stamp: u32,
     pub(crate) version: u64,
     pub(crate) app: Box<str>,
     pub(crate) env: Box<str>,
@@ -224,7 +229,7 @@ impl CompiledPlan {
             inline_names.push(inline_name);
             let rate_limited = if rate_limit == NO_RATE_LIMIT { 0 } else { RATE_LIMITED };
             events.push(CompiledEvent {
-                rule: EventRule {
+                rule: CompiledRule {
                     keep_floor: keep_floor(rule.sample.parts_per_million()),
                     max_bytes: rule.max_bytes.or(plan.defaults.max_bytes).unwrap_or(NO_SIZE_LIMIT),
                     salt_index: salt_index(rule.salt.as_deref().unwrap_or(&plan.sampling_salt))?,
@@ -241,7 +246,7 @@ impl CompiledPlan {
         let (slots, slot_mask) = build_index(&events);
         let salt_seeds = salts.iter().map(|salt| salt_seed(salt)).collect();
         Ok(CompiledPlan {
-            generation: NEXT_GENERATION.fetch_add(1, Ordering::Relaxed),
+            stamp: NEXT_STAMP.fetch_add(1, Ordering::Relaxed),
             version: plan.version,
             app: plan.app.as_str().into(),
             env: plan.env.as_str().into(),
@@ -384,7 +389,7 @@ impl CompiledPlan {
     pub(crate) fn evaluate(
         &self,
         index: usize,
-        rule: &EventRule,
+        rule: &CompiledRule,
         size_bytes: u64,
         unit_value: impl FnOnce(usize) -> u64,
         now: Option<impl FnOnce() -> u64>,
@@ -553,7 +558,7 @@ mod tests {
     #[test]
     fn record_stays_small() {
         assert_eq!(std::mem::size_of::<CompiledEvent>(), 32);
-        assert_eq!(std::mem::size_of::<EventRule>(), 16);
+        assert_eq!(std::mem::size_of::<CompiledRule>(), 16);
     }
 
     #[test]

@@ -392,7 +392,7 @@ impl<'source> Reader<'source> {
 /// the line's length: the index keeps, every `COLUMN_BLOCK` bytes, how many characters start
 /// before that point, so a column is the difference of two such counts. A one-line plan with
 /// hundreds of thousands of problems is placed in linear time.
-pub struct LineIndex<'source> {
+pub(crate) struct LineIndex<'source> {
     source: &'source str,
     line_starts: Vec<usize>,
     /// `block_chars[i]`: characters that start in `source[..i * COLUMN_BLOCK]`.
@@ -400,7 +400,7 @@ pub struct LineIndex<'source> {
 }
 
 /// Bytes between two character-count checkpoints of a [`LineIndex`].
-pub const COLUMN_BLOCK: usize = 64;
+pub(crate) const COLUMN_BLOCK: usize = 64;
 
 /// Whether a byte starts a character (is not a UTF-8 continuation byte).
 fn starts_character(byte: u8) -> bool {
@@ -409,7 +409,7 @@ fn starts_character(byte: u8) -> bool {
 
 impl<'source> LineIndex<'source> {
     /// Indexes `source` in one pass.
-    pub fn new(source: &'source str) -> Self {
+    pub(crate) fn new(source: &'source str) -> Self {
         let bytes = source.as_bytes();
         let mut line_starts = vec![0];
         line_starts.extend(bytes.iter().enumerate().filter(|(_, byte)| **byte == b'\n').map(|(index, _)| index + 1));
@@ -426,7 +426,7 @@ impl<'source> LineIndex<'source> {
     /// The 1-based line and column of a byte offset (clamped to the source's length). A column
     /// counts the characters before the offset on its line; an offset inside a character counts
     /// bytes instead.
-    pub fn line_column(&self, offset: usize) -> (u32, u32) {
+    pub(crate) fn line_column(&self, offset: usize) -> (u32, u32) {
         let (line, column, _) = self.line_column_and_cost(offset);
         (line, column)
     }
@@ -434,7 +434,7 @@ impl<'source> LineIndex<'source> {
     /// [`line_column`](Self::line_column), plus how many source bytes the lookup scanned (at
     /// most `2 * COLUMN_BLOCK`); tests use it to check the cost does not grow with the line.
     #[doc(hidden)]
-    pub fn line_column_and_cost(&self, offset: usize) -> (u32, u32, usize) {
+    pub(crate) fn line_column_and_cost(&self, offset: usize) -> (u32, u32, usize) {
         let offset = offset.min(self.source.len());
         let line = self.line_starts.partition_point(|&start| start <= offset) - 1;
         let start = self.line_starts[line];
@@ -460,6 +460,44 @@ impl<'source> LineIndex<'source> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The definition of a position: 1-based line, and characters before the offset on its line.
+    fn reference(source: &str, offset: usize) -> (u32, u32) {
+        let before = &source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |newline| newline + 1);
+        (line as u32, before[line_start..].chars().count() as u32 + 1)
+    }
+
+    #[test]
+    fn every_offset_of_a_mixed_text_matches_the_definition() {
+        let source = "ab\u{e9}c\n\u{1F600}x y\n\n\u{4E2D}\u{6587}".repeat(40);
+        let index = LineIndex::new(&source);
+        for offset in (0..=source.len()).filter(|&offset| source.is_char_boundary(offset)) {
+            assert_eq!(index.line_column(offset), reference(&source, offset), "offset {offset}");
+        }
+    }
+
+    #[test]
+    fn a_lookup_scans_a_bounded_number_of_bytes_on_a_long_line() {
+        // 1.5 MB on one line, with multi-byte characters throughout.
+        let source = "{\"k\": \"\u{e9}\u{e9}\u{e9}\"} ".repeat(100_000);
+        let index = LineIndex::new(&source);
+        let mut total_scanned = 0;
+        let mut lookups = 0;
+        for offset in (0..source.len()).step_by(997).filter(|&offset| source.is_char_boundary(offset)) {
+            let (line, column, scanned) = index.line_column_and_cost(offset);
+            assert_eq!(line, 1);
+            assert!(scanned < 2 * COLUMN_BLOCK, "offset {offset} scanned {scanned} bytes");
+            if offset % (997 * 50) == 0 {
+                assert_eq!((line, column), reference(&source, offset));
+            }
+            total_scanned += scanned;
+            lookups += 1;
+        }
+        // Quadratic placing would scan about half the line per lookup.
+        assert!(total_scanned < lookups * 2 * COLUMN_BLOCK);
+    }
 
     fn parse_any(source: &str) -> Result<Node<'_>, SyntaxError> {
         parse(source, usize::MAX)

@@ -1,9 +1,9 @@
 //! Problem positions are placed in linear time: every diagnostic keeps the line:column it had
-//! (columns count characters from the line's start), and a lookup scans a bounded number of
-//! bytes whatever the line's length, so a one-line plan with hundreds of thousands of problems
-//! is not quadratic.
+//! (columns count characters from the line's start), and a one-line plan with hundreds of
+//! thousands of problems is not quadratic. The line index itself (every offset, bounded scans)
+//! is tested next to it, in `core/src/json.rs`.
 
-use trackgate_core::{parse_plan, LineIndex, COLUMN_BLOCK};
+use trackgate_core::parse_plan;
 
 /// The definition of a position: 1-based line, and characters before the offset on its line.
 fn reference(source: &str, offset: usize) -> (u32, u32) {
@@ -48,36 +48,6 @@ fn diagnostics_keep_their_character_columns() {
             );
         }
     }
-}
-
-#[test]
-fn every_offset_of_a_mixed_text_matches_the_definition() {
-    let source = "ab\u{e9}c\n\u{1F600}x y\n\n\u{4E2D}\u{6587}".repeat(40);
-    let index = LineIndex::new(&source);
-    for offset in (0..=source.len()).filter(|&offset| source.is_char_boundary(offset)) {
-        assert_eq!(index.line_column(offset), reference(&source, offset), "offset {offset}");
-    }
-}
-
-#[test]
-fn a_lookup_scans_a_bounded_number_of_bytes_on_a_long_line() {
-    // 1.5 MB on one line, with multi-byte characters throughout.
-    let source = "{\"k\": \"\u{e9}\u{e9}\u{e9}\"} ".repeat(100_000);
-    let index = LineIndex::new(&source);
-    let mut total_scanned = 0;
-    let mut lookups = 0;
-    for offset in (0..source.len()).step_by(997).filter(|&offset| source.is_char_boundary(offset)) {
-        let (line, column, scanned) = index.line_column_and_cost(offset);
-        assert_eq!(line, 1);
-        assert!(scanned < 2 * COLUMN_BLOCK, "offset {offset} scanned {scanned} bytes");
-        if offset % (997 * 50) == 0 {
-            assert_eq!((line, column), reference(&source, offset));
-        }
-        total_scanned += scanned;
-        lookups += 1;
-    }
-    // Quadratic placing would scan about half the line per lookup.
-    assert!(total_scanned < lookups * 2 * COLUMN_BLOCK);
 }
 
 /// The figure in `docs/performance.md` (not a timed assertion): run with

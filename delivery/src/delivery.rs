@@ -106,17 +106,23 @@ pub struct Status {
 /// Kept typed through the delivery crate (in [`Status::last_error`] and
 /// [`FetchOutcome::Failed`]); its `Display` text is what logs, the CLI and the bindings show,
 /// turned into a string once at each boundary.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Not `Clone`: an error that is both kept in [`Status::last_error`] and returned to the caller
+/// is shared through an `Arc` (the refusal's [`VerifyError`], the unpersisted plan's
+/// [`StoreError`], or the whole error), so the mobile library holds no code to copy one.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DeliveryError {
     /// Verification refused a plan offered or fetched in this run; the active plan stays.
+    /// Shared with the [`OfferError::Refused`] or [`FetchOutcome::Refused`] returned.
     #[error(transparent)]
-    Refused(VerifyError),
+    Refused(Arc<VerifyError>),
     /// Verification refused the app-bundled plan at startup.
     #[error("bundled plan refused: {0}")]
     BundledRefused(VerifyError),
-    /// A plan verified but could not be persisted, so it was not installed.
+    /// A plan verified but could not be persisted, so it was not installed. Shared with the
+    /// [`OfferError::NotPersisted`] returned.
     #[error("verified plan not installed: {0}")]
-    NotPersisted(StoreError),
+    NotPersisted(Arc<StoreError>),
     /// Reading or writing the store failed (the cache, the state, or a cached plan that no
     /// longer verifies).
     #[error(transparent)]
@@ -153,16 +159,17 @@ impl From<OfferError> for DeliveryError {
     }
 }
 
-/// Why an offered plan was not installed.
-#[derive(Debug, thiserror::Error)]
+/// Why an offered plan was not installed. The error is also in [`Status::last_error`], shared
+/// with it (hence the `Arc`s).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OfferError {
     /// Verification refused it.
     #[error(transparent)]
-    Refused(#[from] VerifyError),
+    Refused(Arc<VerifyError>),
     /// It was valid but could not be persisted; it is not installed, so the active plan is
     /// always one a restart would load.
     #[error("verified plan not installed: {0}")]
-    NotPersisted(StoreError),
+    NotPersisted(Arc<StoreError>),
 }
 
 /// A plan offer that succeeded.
@@ -190,12 +197,12 @@ pub enum FetchOutcome {
     /// The server had nothing new (304, or the same bytes).
     Unchanged,
     /// The server sent a plan that verification refused; the active plan stays. The
-    /// schedule backed off.
-    Refused(VerifyError),
+    /// schedule backed off. The same error as in [`Status::last_error`].
+    Refused(Arc<VerifyError>),
     /// No usable answer ([`DeliveryError::Fetch`]: transport, HTTP status; or
     /// [`DeliveryError::NotPersisted`]: the plan could not be persisted). The schedule backed
-    /// off.
-    Failed(DeliveryError),
+    /// off. The same error as in [`Status::last_error`].
+    Failed(Arc<DeliveryError>),
 }
 
 struct ActivePlan {
@@ -339,7 +346,7 @@ impl Delivery {
     fn offer_from_response(&mut self, bytes: &[u8]) -> Result<Offered, OfferError> {
         let trusted = self.trusted_now();
         let first = self.offer_at(bytes, trusted);
-        if !matches!(first, Err(OfferError::Refused(VerifyError::IssuedInFuture { .. }))) {
+        if !matches!(&first, Err(OfferError::Refused(error)) if matches!(**error, VerifyError::IssuedInFuture { .. })) {
             return first;
         }
         let Some(date) = self.fetcher.response_date().filter(|date| *date > trusted) else {
@@ -370,12 +377,14 @@ impl Delivery {
             Ok(Verified::New(verified)) => verified,
             Ok(Verified::AlreadyCurrent { .. }) => return Ok(Offered::AlreadyCurrent),
             Err(error) => {
-                self.last_error = Some(Arc::new(DeliveryError::Refused(error.clone())));
+                let error = Arc::new(error);
+                self.last_error = Some(Arc::new(DeliveryError::Refused(Arc::clone(&error))));
                 return Err(OfferError::Refused(error));
             }
         };
         if let Err(error) = self.store.save_plan(bytes) {
-            self.last_error = Some(Arc::new(DeliveryError::Store(error.clone())));
+            let error = Arc::new(error);
+            self.last_error = Some(Arc::new(DeliveryError::NotPersisted(Arc::clone(&error))));
             return Err(OfferError::NotPersisted(error));
         }
         self.last_error = None;
@@ -434,7 +443,7 @@ impl Delivery {
                     self.fetcher.plan_refused(now);
                     match error {
                         OfferError::Refused(error) => FetchOutcome::Refused(error),
-                        OfferError::NotPersisted(_) => FetchOutcome::Failed(error.into()),
+                        OfferError::NotPersisted(_) => FetchOutcome::Failed(Arc::new(error.into())),
                     }
                 }
             },
@@ -443,8 +452,9 @@ impl Delivery {
                 FetchOutcome::Unchanged
             }
             Reply::Failed(error) => {
-                self.last_error = Some(Arc::new(DeliveryError::Fetch(error.clone())));
-                FetchOutcome::Failed(DeliveryError::Fetch(error))
+                let error = Arc::new(DeliveryError::Fetch(error));
+                self.last_error = Some(Arc::clone(&error));
+                FetchOutcome::Failed(error)
             }
         };
         self.save_state();

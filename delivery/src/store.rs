@@ -20,7 +20,6 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -262,10 +261,10 @@ impl DeliveryState {
 /// A store problem. Unreadable (the OS refused) and corrupt (the bytes are wrong) are distinct,
 /// because they call for different fixes: permissions or hardware versus a discarded cache.
 ///
-/// Cheap to clone (the OS error is shared), so it can be kept in [`crate::Status`]; two errors
-/// are equal when they are the same variant for the same file and their OS errors have the same
-/// kind and message.
-#[derive(Debug, Clone, thiserror::Error)]
+/// Not `Clone`: an error kept in [`crate::Status`] and also returned is shared through an `Arc`
+/// by its owner, so the OS error is held as it came. Two errors are equal when they are the same
+/// variant for the same file and their OS errors have the same kind and message.
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The file exists but could not be read (permission, I/O error, too large).
     #[error("cannot read {file}: {source}")]
@@ -273,7 +272,7 @@ pub enum StoreError {
         /// Which file.
         file: &'static str,
         /// The OS error.
-        source: Arc<io::Error>,
+        source: io::Error,
     },
     /// The file was read but its bytes are not valid.
     #[error("{file} is corrupt: {reason}")]
@@ -289,7 +288,7 @@ pub enum StoreError {
         /// Which file.
         file: &'static str,
         /// The OS error.
-        source: Arc<io::Error>,
+        source: io::Error,
     },
 }
 
@@ -313,21 +312,6 @@ impl PartialEq for StoreError {
 
 impl Eq for StoreError {}
 
-impl StoreError {
-    // One out-of-line constructor per variant instead of an `Arc::new` at every call site.
-    #[cold]
-    #[inline(never)]
-    fn unreadable(file: &'static str, source: io::Error) -> StoreError {
-        StoreError::Unreadable { file, source: Arc::new(source) }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn write_failed(file: &'static str, source: io::Error) -> StoreError {
-        StoreError::WriteFailed { file, source: Arc::new(source) }
-    }
-}
-
 /// The plan cache and state on top of a [`Storage`].
 pub struct Store {
     storage: Box<dyn Storage>,
@@ -348,7 +332,9 @@ impl Store {
 
     /// The cached envelope bytes, if any. Whether they are valid is for verification to say.
     pub fn load_plan(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        self.storage.read(PLAN_FILE, self.max_plan_bytes).map_err(|source| StoreError::unreadable(PLAN_FILE, source))
+        self.storage
+            .read(PLAN_FILE, self.max_plan_bytes)
+            .map_err(|source| StoreError::Unreadable { file: PLAN_FILE, source })
     }
 
     /// The saved state, if any.
@@ -356,7 +342,7 @@ impl Store {
         let bytes = self
             .storage
             .read(STATE_FILE, MAX_STATE_BYTES)
-            .map_err(|source| StoreError::unreadable(STATE_FILE, source))?;
+            .map_err(|source| StoreError::Unreadable { file: STATE_FILE, source })?;
         bytes
             .map(|bytes| {
                 DeliveryState::decode(&bytes).map_err(|reason| StoreError::Corrupt { file: STATE_FILE, reason })
@@ -366,14 +352,16 @@ impl Store {
 
     /// Replaces the cached plan atomically.
     pub fn save_plan(&self, envelope: &[u8]) -> Result<(), StoreError> {
-        self.storage.write_atomic(PLAN_FILE, envelope).map_err(|source| StoreError::write_failed(PLAN_FILE, source))
+        self.storage
+            .write_atomic(PLAN_FILE, envelope)
+            .map_err(|source| StoreError::WriteFailed { file: PLAN_FILE, source })
     }
 
     /// Replaces the state atomically.
     pub fn save_state(&self, state: &DeliveryState) -> Result<(), StoreError> {
         self.storage
             .write_atomic(STATE_FILE, &state.encode())
-            .map_err(|source| StoreError::write_failed(STATE_FILE, source))
+            .map_err(|source| StoreError::WriteFailed { file: STATE_FILE, source })
     }
 }
 

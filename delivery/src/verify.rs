@@ -230,18 +230,31 @@ pub enum VerifyError {
         payload: String,
     },
     /// The plan breaks the rules of `Plan::check`.
-    #[error("plan is invalid: {}", summarize(.0))]
+    #[error("plan is invalid: {}", Summary(.0))]
     InvalidPlan(Vec<Diagnostic>),
     /// The plan is valid but cannot be compiled (for example too many salts).
     #[error("plan cannot be compiled: {0}")]
     Uncompilable(String),
 }
 
-fn summarize(diagnostics: &[Diagnostic]) -> String {
-    let errors: Vec<String> = diagnostics.iter().filter(|d| d.is_error()).take(5).map(ToString::to_string).collect();
-    let total = diagnostics.iter().filter(|d| d.is_error()).count();
-    let more = if total > errors.len() { format!("; and {} more", total - errors.len()) } else { String::new() };
-    format!("{}{more}", errors.join("; "))
+/// The first five errors of a refused plan joined by `; `, then `; and N more` if there are
+/// more, written straight into the formatter (no intermediate strings).
+struct Summary<'a>(&'a [Diagnostic]);
+
+impl std::fmt::Display for Summary<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut errors = self.0.iter().filter(|diagnostic| diagnostic.is_error());
+        for (index, error) in errors.by_ref().take(5).enumerate() {
+            if index > 0 {
+                formatter.write_str("; ")?;
+            }
+            std::fmt::Display::fmt(error, formatter)?;
+        }
+        match errors.count() {
+            0 => Ok(()),
+            more => write!(formatter, "; and {more} more"),
+        }
+    }
 }
 
 impl VerifyError {
@@ -365,5 +378,28 @@ pub fn compile_checked(plan: &Plan) -> Result<CompiledPlan, VerifyError> {
         Ok(compiled) => Ok(compiled),
         Err(CompileError::Invalid(diagnostics)) => Err(VerifyError::InvalidPlan(diagnostics)),
         Err(other) => Err(VerifyError::Uncompilable(other.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trackgate_core::{Diagnostic, Severity};
+
+    use super::VerifyError;
+
+    #[test]
+    fn an_invalid_plan_names_its_first_five_errors_and_counts_the_rest() {
+        let error = |index: usize| Diagnostic::new(Severity::Error, format!("$.e{index}"), "bad");
+        let mut diagnostics: Vec<Diagnostic> = (1..=7).map(error).collect();
+        diagnostics.insert(1, Diagnostic::new(Severity::Warning, "$.w", "odd"));
+        let shown = "error: $.e1: bad; error: $.e2: bad; error: $.e3: bad; error: $.e4: bad; error: $.e5: bad";
+        assert_eq!(
+            VerifyError::InvalidPlan(diagnostics.clone()).to_string(),
+            format!("plan is invalid: {shown}; and 2 more")
+        );
+        diagnostics.truncate(6);
+        assert_eq!(VerifyError::InvalidPlan(diagnostics).to_string(), format!("plan is invalid: {shown}"));
+        let one = vec![error(1), Diagnostic::new(Severity::Warning, "$.w", "odd")];
+        assert_eq!(VerifyError::InvalidPlan(one).to_string(), "plan is invalid: error: $.e1: bad");
     }
 }

@@ -32,8 +32,13 @@ fn refuse(delivery: &mut Delivery, bytes: &[u8]) -> VerifyError {
     assert!(runs_version(delivery, 5), "last good plan replaced after {error}");
     let status = delivery.status();
     assert_eq!((status.source, status.version), (PlanSource::Network, 5));
-    assert_eq!(status.last_error.as_deref(), Some(&DeliveryError::Refused(error.clone())));
-    error
+    // The refusal in the status is the one returned, shared rather than copied.
+    let kept = match status.last_error.as_deref() {
+        Some(DeliveryError::Refused(kept)) => kept,
+        other => panic!("expected the refusal in last_error, got {other:?}"),
+    };
+    assert!(Arc::ptr_eq(kept, &error), "{kept:?} is a copy of {error:?}");
+    VerifyError::clone(&error)
 }
 
 #[test]

@@ -76,7 +76,7 @@ fn newer_bundled_plan_beats_the_cache_and_raises_the_floor() {
     let mut updated_app = start(&storage, Some(&envelope(7)), &clock);
     assert_eq!((updated_app.status().source, updated_app.status().version), (PlanSource::Bundled, 7));
     let refused = updated_app.offer(&envelope(6)).unwrap_err();
-    assert!(matches!(refused, OfferError::Refused(VerifyError::Rollback { version: 6, floor: 7 })));
+    assert!(matches!(refusal(&refused), Some(VerifyError::Rollback { version: 6, floor: 7 })));
 }
 
 #[test]
@@ -154,7 +154,10 @@ fn a_crash_between_plan_and_state_writes_is_repaired_at_startup() {
     storage.files.lock().unwrap().insert(store::PLAN_FILE.into(), envelope(6));
     let mut restarted = start(&storage, None, &clock);
     assert_eq!((restarted.status().source, restarted.status().version), (PlanSource::Cache, 6));
-    assert!(matches!(restarted.offer(&envelope(5)), Err(OfferError::Refused(VerifyError::Rollback { floor: 6, .. }))));
+    assert!(matches!(
+        restarted.offer(&envelope(5)).as_ref().map_err(refusal),
+        Err(Some(VerifyError::Rollback { floor: 6, .. }))
+    ));
 }
 
 #[test]

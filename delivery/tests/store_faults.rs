@@ -16,7 +16,10 @@ fn full_disk_keeps_the_active_plan_and_a_later_offer_succeeds() {
     delivery.offer(&envelope(5)).unwrap();
     storage.disk_full.store(true, Ordering::SeqCst);
     let error = delivery.offer(&envelope(6)).unwrap_err();
-    assert!(matches!(error, OfferError::NotPersisted(StoreError::WriteFailed { file: "plan.bin", .. })), "{error}");
+    assert!(
+        matches!(&error, OfferError::NotPersisted(store) if matches!(**store, StoreError::WriteFailed { file: "plan.bin", .. })),
+        "{error}"
+    );
     assert!(runs_version(&delivery, 5), "an unpersisted plan must not be installed");
     assert!(delivery.status().last_error.unwrap().to_string().contains("no space left"));
     drop(delivery);
@@ -47,10 +50,10 @@ fn floor_survives_a_restart() {
     delivery.offer(&envelope(5)).unwrap();
     drop(delivery);
     let mut restarted = start(&storage, None, &clock);
-    assert!(matches!(restarted.offer(&envelope(4)), Err(OfferError::Refused(VerifyError::Rollback { .. }))));
+    assert!(matches!(restarted.offer(&envelope(4)).as_ref().map_err(refusal), Err(Some(VerifyError::Rollback { .. }))));
     assert!(matches!(
-        restarted.offer(&envelope_at(5, NOW + 9)),
-        Err(OfferError::Refused(VerifyError::Equivocation { .. }))
+        restarted.offer(&envelope_at(5, NOW + 9)).as_ref().map_err(refusal),
+        Err(Some(VerifyError::Equivocation { .. }))
     ));
 }
 

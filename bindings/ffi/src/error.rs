@@ -124,7 +124,7 @@ impl From<Result<Offered, OfferError>> for ApplyOutcome {
             }
             Ok(Offered::AlreadyCurrent) => ApplyOutcome::AlreadyCurrent,
             Err(OfferError::Refused(error)) => {
-                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: message(&error) }
+                ApplyOutcome::Refused { kind: error.kind().to_owned(), reason: message(&*error) }
             }
             Err(error @ OfferError::NotPersisted(_)) => ApplyOutcome::NotPersisted { reason: message(&error) },
         }
@@ -136,8 +136,8 @@ impl From<FetchOutcome> for FetchResult {
         match outcome {
             FetchOutcome::Installed { version } => FetchResult::Installed { version },
             FetchOutcome::Unchanged => FetchResult::Unchanged,
-            FetchOutcome::Refused(error) => FetchResult::Refused { reason: message(&error) },
-            FetchOutcome::Failed(error) => FetchResult::Failed { reason: message(&error) },
+            FetchOutcome::Refused(error) => FetchResult::Refused { reason: message(&*error) },
+            FetchOutcome::Failed(error) => FetchResult::Failed { reason: message(&*error) },
         }
     }
 }

@@ -252,3 +252,29 @@ pub fn post_json(address: &str, body: &str) -> u16 {
     stream.read_to_string(&mut answer).expect("reads the answer");
     answer.split(' ').nth(1).and_then(|status| status.parse().ok()).expect("an HTTP status line")
 }
+
+/// A fresh scratch directory named `name` with an empty `plans/` for `trackgate serve`.
+pub fn serve_scratch(name: &str) -> PathBuf {
+    let directory = scratch(name);
+    std::fs::create_dir_all(directory.join("plans")).expect("the scratch directory is writable");
+    directory
+}
+
+/// Signs a one-event `app`/prod plan as `version` into `out` with the key pair in
+/// `directory/keys` (made on first use); returns the envelope's bytes.
+pub fn sign_small_plan(directory: &Path, app: &str, version: u64, out: &Path) -> Vec<u8> {
+    let keys = directory.join("keys");
+    if !keys.join("signing.key").exists() {
+        keygen(&keys);
+    }
+    let plan = directory.join(format!("{app}-{version}.json"));
+    let json = format!(
+        r#"{{"schema": 1, "app": "{app}", "env": "prod", "version": {version}, "events": {{"checkout.completed": {{"priority": "P0"}} }} }}"#
+    );
+    std::fs::write(&plan, json).expect("the scratch directory is writable");
+    let version = version.to_string();
+    let signing = keys.join("signing.key");
+    trackgate(&["build", path(&plan), "--key", path(&signing), "--version", &version, "--out", path(out)])
+        .assert_code(0);
+    std::fs::read(out).expect("build wrote the envelope")
+}

@@ -12,6 +12,13 @@ pub fn generate_install_id() -> String {
     if rand::rngs::OsRng.try_fill_bytes(&mut bytes).is_err() {
         bytes = fallback_random_bytes();
     }
+    uuid_v4_text(bytes)
+}
+
+/// 16 random bytes as UUID v4 text: the version and RFC 4122 variant bits are set, the other
+/// 122 bits are the input's. Callers with their own source of bytes (a seeded simulation) use
+/// it so every install id has one format.
+pub fn uuid_v4_text(bytes: [u8; 16]) -> String {
     let mut value = u128::from_be_bytes(bytes);
     value = (value & !(0xF << 76)) | (0x4 << 76); // version 4
     value = (value & !(0x3 << 62)) | (0x2 << 62); // RFC 4122 variant

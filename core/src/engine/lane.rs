@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::Clock;
-use crate::compile::{CompiledPlan, EventId, EventRule};
+use crate::compile::{CompiledPlan, CompiledRule, EventId};
 use crate::counters::{EventCounters, EventCounts, PlanCounters};
 use crate::reason::{Decision, DropReason};
 use crate::report::ReportBuilder;
@@ -32,8 +32,13 @@ use super::packed::{pack, unpack, unpack_id_decision, PACKED_STALE};
 use super::rules::{Rules, Tally};
 use super::{resolve_in, Engine, ResolveError, Snapshot, StaleEventId};
 
-/// Lanes one thread keeps at hand (one per engine it decides with; apps run one engine).
-pub const LANE_CACHE_ENTRIES: usize = 4;
+/// Lanes one thread keeps at hand (one per engine it decides with; apps run one engine). A
+/// tuning detail, not API.
+pub(crate) const LANE_CACHE_ENTRIES: usize = 4;
+
+// `core/tests/lanes.rs` overflows the cache with `LANE_OVERFLOW_ENGINES` (9) engines on one
+// thread; it must stay more than twice the cache for that test to evict on every call.
+const _: () = assert!(LANE_CACHE_ENTRIES * 2 < 9);
 
 /// Source of every rules generation. Starts at 1 and only counts up, so no generation is 0 (it
 /// would take 2^64 renewals to wrap) and none is handed out twice, across all engines.
@@ -112,7 +117,7 @@ impl Drop for ClockCall {
 /// one entry.
 #[repr(C, align(64))]
 struct LaneEntry {
-    rule: EventRule,
+    rule: CompiledRule,
     /// Written only by the lane's thread (single-writer, load + store).
     counters: EventCounters,
 }
@@ -162,7 +167,7 @@ impl Tally for Lane {
     }
 
     #[inline(always)]
-    fn event(&self, index: usize) -> (&EventRule, &EventCounters) {
+    fn event(&self, index: usize) -> (&CompiledRule, &EventCounters) {
         let entry = &self.entries[index];
         (&entry.rule, &entry.counters)
     }

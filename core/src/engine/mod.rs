@@ -27,7 +27,7 @@
 //! 112 bytes per event, registered lock-free in the engine's lane list); it lives as long as its
 //! thread's cache or a [`Decider`] holds it. `take_report` reads every registered lane and
 //! reports the growth since its last read, then forgets lanes no thread holds any more (after
-//! that final read). Thread-local caches hold at most [`LANE_CACHE_ENTRIES`] lanes; an idle
+//! that final read). Thread-local caches hold at most `LANE_CACHE_ENTRIES` (4) lanes; an idle
 //! thread keeps its lane's plan alive until it decides again or exits. Why this shape, and what
 //! each part measurably bought: `docs/performance.md`.
 
@@ -48,8 +48,8 @@ use crate::report::{DropReport, ReportBuilder};
 use crate::sampling::random_value_with_seed;
 use crate::unregistered::UnregisteredTable;
 
-pub use install_id::generate_install_id;
-pub use lane::{Decider, LANE_CACHE_ENTRIES};
+pub use install_id::{generate_install_id, uuid_v4_text};
+pub use lane::Decider;
 use lane::{GuardedClock, Lane, RulesGeneration};
 
 /// The longest unit id accepted, in bytes.
@@ -283,7 +283,7 @@ impl Engine {
 
 fn resolve_in(plan: &CompiledPlan, name: &str) -> Result<EventId, ResolveError> {
     match plan.lookup(name.as_bytes()) {
-        Some(index) => Ok(EventId::new(plan.generation, index)),
+        Some(index) => Ok(EventId::new(plan.stamp, index)),
         None => match check_event_name(name) {
             Err(problem) => Err(ResolveError::InvalidName(problem)),
             Ok(()) => Err(ResolveError::Unregistered),

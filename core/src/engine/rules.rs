@@ -6,7 +6,7 @@
 //! code but the engine's clock, through [`GuardedClock`](super::lane::GuardedClock), and no
 //! `Engine` method: `lane.rs` relies on that while a decision borrows the thread's hot lane.
 
-use crate::compile::{CompiledPlan, EventId, EventRule};
+use crate::compile::{CompiledPlan, CompiledRule, EventId};
 use crate::counters::EventCounters;
 use crate::reason::{Decision, DropReason};
 use crate::unregistered::Handling;
@@ -21,7 +21,7 @@ pub(super) trait Tally {
     fn event_count(&self) -> usize;
     /// Event `index`'s rule (the plan's record, or the tally's copy of it) and counters, found
     /// once per decision.
-    fn event(&self, index: usize) -> (&EventRule, &EventCounters);
+    fn event(&self, index: usize) -> (&CompiledRule, &EventCounters);
     /// Counts a kept occurrence into `counters` (from [`Tally::event`]).
     fn count_kept(&self, counters: &EventCounters, size_bytes: u64);
     /// Counts a dropped occurrence into `counters` (from [`Tally::event`]).
@@ -37,7 +37,7 @@ impl Tally for CompiledPlan {
     }
 
     #[inline(always)]
-    fn event(&self, index: usize) -> (&EventRule, &EventCounters) {
+    fn event(&self, index: usize) -> (&CompiledRule, &EventCounters) {
         (&self.events[index].rule, &self.counters[index])
     }
 
@@ -77,7 +77,7 @@ impl<'a, T: Tally> Rules<'a, T> {
         let index = id.index() as usize;
         // Bounded by the tally's length, which equals the plan's, so the tally's own index
         // checks fold into this one.
-        if id.generation() != self.plan.generation || index >= self.tally.event_count() {
+        if id.stamp() != self.plan.stamp || index >= self.tally.event_count() {
             return Err(StaleEventId);
         }
         Ok(self.decide_index(index, size_bytes))

@@ -151,6 +151,14 @@ pub fn start(storage: &FaultyStorage, bundled: Option<&[u8]>, clock: &Arc<Manual
     start_with(config("http://127.0.0.1:9/v1/plans/shop/prod"), storage, bundled, clock)
 }
 
+/// The check that refused an offer, or `None` when the plan verified but was not persisted.
+pub fn refusal(error: &OfferError) -> Option<&VerifyError> {
+    match error {
+        OfferError::Refused(error) => Some(error),
+        OfferError::NotPersisted(_) => None,
+    }
+}
+
 /// Whether the active plan is exactly version `version` (by its marker event).
 pub fn runs_version(delivery: &Delivery, version: u64) -> bool {
     let plan = delivery.engine().plan();
