@@ -623,20 +623,8 @@ impl<'u> Analysis<'u> {
             if line.trim().is_empty() {
                 continue;
             }
-            let parsed: QueryLine<'_> = match serde_json::from_str(line) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    self.bad_line(
-                        file,
-                        line_number,
-                        error.column() as u32,
-                        format!(
-                            "not a query-log line: {}",
-                            error.to_string().split(" at line ").next().unwrap_or_default()
-                        ),
-                    );
-                    continue;
-                }
+            let Some(parsed) = self.parse_line::<QueryLine<'_>>(file, line_number, line, "query-log") else {
+                continue;
             };
             let Some(millis) = timestamp_value(&parsed.ts) else {
                 self.bad_line(file, line_number, 0, "`ts` is neither Unix milliseconds nor a UTC date-time".to_owned());
@@ -693,6 +681,26 @@ impl<'u> Analysis<'u> {
         self.diagnostics.push(Diagnostic { place: Place { file: file.to_owned(), line, column }, message });
     }
 
+    /// One NDJSON line of a log as `T`, or `None` after recording why not (at its column).
+    fn parse_line<'line, T: Deserialize<'line>>(
+        &mut self,
+        file: &str,
+        line_number: u32,
+        line: &'line str,
+        what: &str,
+    ) -> Option<T> {
+        match serde_json::from_str(line) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                let reason = error.to_string();
+                let reason = reason.split(" at line ").next().unwrap_or_default();
+                self.bad_line(file, line_number, error.column() as u32, format!("not {article} {what} line: {reason}"));
+                None
+            }
+        }
+    }
+
     /// Adds a behaviour-analytics log (NDJSON: `ts`, `events`, optional `user`, `app`, `kind`).
     pub fn add_analytics(&mut self, file: &str, text: &str) {
         self.add_analytics_from(file, text, 1);
@@ -707,20 +715,8 @@ impl<'u> Analysis<'u> {
             if line.trim().is_empty() {
                 continue;
             }
-            let parsed: AnalyticsLine = match serde_json::from_str(line) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    self.bad_line(
-                        file,
-                        line_number,
-                        error.column() as u32,
-                        format!(
-                            "not an analytics-log line: {}",
-                            error.to_string().split(" at line ").next().unwrap_or_default()
-                        ),
-                    );
-                    continue;
-                }
+            let Some(parsed) = self.parse_line::<AnalyticsLine>(file, line_number, line, "analytics-log") else {
+                continue;
             };
             let _ = (&parsed.user, &parsed.kind);
             let Some(millis) = timestamp_value(&parsed.ts) else {

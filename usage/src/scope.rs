@@ -673,32 +673,21 @@ impl<'a> Evaluator<'a> {
             }
             Expr::BinaryOp { left, op: op @ (BinaryOperator::Eq | BinaryOperator::NotEq), right } => {
                 let flip = negated != (*op == BinaryOperator::NotEq);
-                if let Expr::Case { operand, conditions, else_result, .. } = &**left {
-                    if let Some(wanted) = literal_text(right) {
-                        return self.case(
-                            operand.as_deref(),
-                            conditions,
-                            else_result.as_deref(),
-                            &wanted,
-                            flip,
-                            scope,
-                            target,
-                            part,
-                        );
-                    }
-                }
-                if let Expr::Case { operand, conditions, else_result, .. } = &**right {
-                    if let Some(wanted) = literal_text(left) {
-                        return self.case(
-                            operand.as_deref(),
-                            conditions,
-                            else_result.as_deref(),
-                            &wanted,
-                            flip,
-                            scope,
-                            target,
-                            part,
-                        );
+                // `CASE … END = 'x'`, written either way round.
+                for (case, other) in [(&**left, &**right), (&**right, &**left)] {
+                    if let Expr::Case { operand, conditions, else_result, .. } = case {
+                        if let Some(wanted) = literal_text(other) {
+                            return self.case(
+                                operand.as_deref(),
+                                conditions,
+                                else_result.as_deref(),
+                                &wanted,
+                                flip,
+                                scope,
+                                target,
+                                part,
+                            );
+                        }
                     }
                 }
                 let (column, value) = match (literal_string(left), literal_string(right)) {

@@ -1,27 +1,16 @@
 package dev.trackgate
 
 import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.options
 import dev.trackgate.support.plan
 import dev.trackgate.support.standardPlan
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
-import java.nio.file.Path
 
 /** `apply_plan`: valid plans install; forged, rolled-back or stale ones change nothing. */
-class ApplyPlanTest {
-    @TempDir
-    lateinit var dir: Path
-    private lateinit var publisher: Publisher
-
-    @BeforeEach
-    fun keys() {
-        publisher = Publisher(dir.resolve("publisher"))
-    }
-
+class ApplyPlanTest : PublisherTest() {
     private fun gate(): Gate = Gate(options(publisher, dir.resolve("store")))
 
     /** v2 of the standard plan with `checkout.completed` retired: decisions show which is active. */

@@ -1,26 +1,14 @@
 package dev.trackgate
 
-import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.gateWith
 import dev.trackgate.support.plan
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
-import java.nio.file.Path
 
 /** Every decision the gate can give, through the generated binding, from plans the CLI signed. */
-class DecisionReasonsTest {
-    @TempDir
-    lateinit var dir: Path
-    private lateinit var publisher: Publisher
-
-    @BeforeEach
-    fun keys() {
-        publisher = Publisher(dir.resolve("publisher"))
-    }
-
+class DecisionReasonsTest : PublisherTest() {
     private fun gate(planJson: String, unitId: String = "install-1"): Gate =
         gateWith(publisher, dir.resolve("store"), publisher.seal(planJson, 1), unitId)
 

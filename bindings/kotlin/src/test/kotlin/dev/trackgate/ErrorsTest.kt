@@ -1,30 +1,18 @@
 package dev.trackgate
 
-import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.gateWith
 import dev.trackgate.support.options
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
-import java.nio.file.Path
 
 /**
  * Refusals arrive as typed exceptions: one [GateException] subclass per cause, each message
  * starting with the call that failed and naming the argument.
  */
-class ErrorsTest {
-    @TempDir
-    lateinit var dir: Path
-    private lateinit var publisher: Publisher
-
-    @BeforeEach
-    fun keys() {
-        publisher = Publisher(dir.resolve("publisher"))
-    }
-
+class ErrorsTest : PublisherTest() {
     /** Exhaustive over the sealed class (no `else`): a new error variant fails to compile here. */
     private fun kind(error: GateException): String = when (error) {
         is GateException.InvalidOptions -> "InvalidOptions"

@@ -2,7 +2,7 @@ package dev.trackgate
 
 import dev.trackgate.support.APP
 import dev.trackgate.support.ENV
-import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.gateWith
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.jsonArray
@@ -11,22 +11,10 @@ import kotlinx.serialization.json.jsonPrimitive
 import kotlinx.serialization.json.long
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
-import java.nio.file.Path
 
 /** `take_report`: every decision counted once, by event and reason, as a record and as JSON. */
-class ReportTest {
-    @TempDir
-    lateinit var dir: Path
-    private lateinit var publisher: Publisher
-
-    @BeforeEach
-    fun keys() {
-        publisher = Publisher(dir.resolve("publisher"))
-    }
-
+class ReportTest : PublisherTest() {
     private fun decideKnownMix(gate: Gate) {
         repeat(3) { gate.decide("checkout.completed", 100u) } // kept, 300 bytes
         gate.decide("legacy.banner_seen", 7u) // retired

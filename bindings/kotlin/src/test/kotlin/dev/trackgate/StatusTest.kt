@@ -1,29 +1,18 @@
 package dev.trackgate
 
 import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.options
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Files
-import java.nio.file.Path
 
 /** `status()`: where the active plan came from, its version and times, and the last problem. */
-class StatusTest {
-    @TempDir
-    lateinit var dir: Path
-    private lateinit var publisher: Publisher
-
-    @BeforeEach
-    fun keys() {
-        publisher = Publisher(dir.resolve("publisher"))
-    }
-
+class StatusTest : PublisherTest() {
     private fun now() = System.currentTimeMillis() / 1000
 
     @Test

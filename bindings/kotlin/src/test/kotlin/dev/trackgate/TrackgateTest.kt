@@ -1,6 +1,6 @@
 package dev.trackgate
 
-import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.options
 import dev.trackgate.support.plan
 import org.junit.jupiter.api.Assertions.assertEquals
@@ -8,23 +8,11 @@ import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNull
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Assertions.assertTrue
-import org.junit.jupiter.api.BeforeEach
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
-import java.nio.file.Path
 import java.util.concurrent.atomic.AtomicInteger
 
 /** The [Trackgate] wrapper: same answers as the gate, fewer crossings, exact counts. */
-class TrackgateTest {
-    @TempDir
-    lateinit var dir: Path
-    private lateinit var publisher: Publisher
-
-    @BeforeEach
-    fun keys() {
-        publisher = Publisher(dir.resolve("publisher"))
-    }
-
+class TrackgateTest : PublisherTest() {
     /**
      * A real gate that counts the calls the wrapper makes. Unless [scalar], it offers no scalar
      * token, so the wrapper's id decisions go through [decideId], where they are counted.
