@@ -62,8 +62,12 @@ fn refuse(delivery: &mut Delivery, bytes: &[u8]) -> VerifyError {
         other => panic!("expected a refusal, got {other:?}"),
     };
     assert!(runs_version(delivery, 5), "last good plan replaced after {error}");
-    assert_eq!(delivery.status().last_error.as_deref(), Some(&DeliveryError::Refused(error.clone())));
-    error
+    let kept = match delivery.status().last_error.as_deref() {
+        Some(DeliveryError::Refused(kept)) => Arc::clone(kept),
+        other => panic!("expected the refusal in last_error, got {other:?}"),
+    };
+    assert!(Arc::ptr_eq(&kept, &error), "{kept:?} is not the refusal returned");
+    VerifyError::clone(&error)
 }
 
 fn installs(delivery: &mut Delivery, bytes: &[u8], version: u64) {
@@ -184,12 +188,12 @@ fn a_legacy_keyring_accepts_format_1_and_co_signed_format_2() {
     let unknown = cosigned(9, &[&key(21), &key(22)]);
     let offset = error_offset(&unknown, 0);
     let refused = match delivery.offer(&unknown) {
-        Err(OfferError::Refused(error)) => error,
+        Err(OfferError::Refused(error)) => VerifyError::clone(&error),
         other => panic!("{other:?}"),
     };
     assert_eq!(refused, VerifyError::UnknownKey { key_id: id(&key(21)), index: 0, offset });
     let refused = match delivery.offer(&cosigned(9, &[])) {
-        Err(OfferError::Refused(error)) => error,
+        Err(OfferError::Refused(error)) => VerifyError::clone(&error),
         other => panic!("{other:?}"),
     };
     assert_eq!(refused, VerifyError::NotEnoughSignatures { role: None, have: 0, need: 1 });
