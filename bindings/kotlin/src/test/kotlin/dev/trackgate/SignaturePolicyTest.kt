@@ -1,13 +1,12 @@
 package dev.trackgate
 
 import dev.trackgate.support.Cli
-import dev.trackgate.support.Publisher
+import dev.trackgate.support.PublisherTest
 import dev.trackgate.support.options
 import dev.trackgate.support.standardPlan
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
-import org.junit.jupiter.api.io.TempDir
 import java.nio.file.Files
 import java.nio.file.Path
 
@@ -17,10 +16,7 @@ import java.nio.file.Path
  * `trackgate sign`. Keys come from `trackgate keygen --role`, envelopes from `trackgate build
  * --format 2`.
  */
-class SignaturePolicyTest {
-    @TempDir
-    lateinit var dir: Path
-
+class SignaturePolicyTest : PublisherTest() {
     private fun keygen(role: String): Pair<Path, String> {
         val keys = dir.resolve(role)
         Cli.run("keygen", "--out", keys.toString(), "--role", role)
@@ -46,8 +42,8 @@ class SignaturePolicyTest {
             thresholds = listOf(RoleThreshold("business", 1u), RoleThreshold("technical", 1u)),
             revoked = emptyList(),
         )
-        // Any publisher's options; the policy replaces the plain trusted keys.
-        val base = options(Publisher(dir.resolve("unused")), dir.resolve("store"))
+        // The shared publisher's options; the policy replaces its plain trusted key.
+        val base = options(publisher, dir.resolve("store"))
         Gate(base.copy(trustedKeys = emptyList(), signaturePolicy = policy)).use { gate ->
             val refused = gate.applyPlan(Files.readAllBytes(envelope))
             assertTrue(refused is ApplyOutcome.Refused, "expected a refusal, got $refused")
