@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use trackgate_core::{Decision, EngineError, EngineOptions, EventId};
 use trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
 use trackgate_delivery::{
-    Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, Keyring, Schedule, SplitMix64, StartError, Storage, Store,
-    VerifyPolicy,
+    Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, KeyError, Keyring, Schedule, SplitMix64, StartError,
+    Storage, Store, VerifyPolicy,
 };
 
 use crate::error::GateError;
@@ -49,6 +49,38 @@ pub enum TrustedKey {
     },
 }
 
+/// A trusted key with its role (e.g. `business`, `technical`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RoleKey {
+    /// The public key.
+    pub key: TrustedKey,
+    /// Its role: 1 to 32 of `a-z 0-9 _ - .`. A key has one role.
+    pub role: String,
+}
+
+/// How many distinct keys of a role must sign every plan.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct RoleThreshold {
+    /// The role.
+    pub role: String,
+    /// At least 1.
+    pub count: u32,
+}
+
+/// Reviews as signatures: the keys with their roles, how many of each role must sign a plan,
+/// and the revoked keys (whose signatures never count). See `docs/config-delivery.md`.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SignaturePolicy {
+    /// The trusted keys and their roles.
+    pub keys: Vec<RoleKey>,
+    /// Required roles; empty means any one key of `keys` suffices.
+    pub thresholds: Vec<RoleThreshold>,
+    /// Revoked keys: key ids (16 hex digits, as `trackgate keygen` prints them) or public keys
+    /// (64 hex digits).
+    #[uniffi(default = [])]
+    pub revoked: Vec<String>,
+}
+
 /// How to build a `Gate`.
 #[derive(Clone, uniffi::Record)]
 pub struct GateOptions {
@@ -56,8 +88,8 @@ pub struct GateOptions {
     pub app: String,
     /// The environment this device runs (`prod`, `staging`, ...).
     pub env: String,
-    /// Publisher keys whose signatures are accepted (several during a key rotation; at least
-    /// one).
+    /// Publisher keys whose signatures are accepted, any one sufficing (several during a key
+    /// rotation; at least one). Empty when `signature_policy` is given.
     pub trusted_keys: Vec<TrustedKey>,
     /// A directory private to the app where the verified plan and the delivery state are kept
     /// (created if missing). If it cannot be used, the gate still starts (bundled plan or fail
@@ -82,6 +114,10 @@ pub struct GateOptions {
     /// `apply_plan`.
     #[uniffi(default = None)]
     pub transport: Option<Arc<dyn HttpTransport>>,
+    /// Keys with roles and per-role thresholds (and revoked keys), instead of `trusted_keys`:
+    /// a plan is accepted only when enough distinct keys of every required role signed it.
+    #[uniffi(default = None)]
+    pub signature_policy: Option<SignaturePolicy>,
 }
 
 /// The gate: decides which analytics events may leave the device, and keeps its plan up to
@@ -125,22 +161,51 @@ impl Storage for UnavailableStorage {
     }
 }
 
-fn keyring(keys: &[TrustedKey]) -> Result<Keyring, GateError> {
+fn invalid(field: String, error: impl std::fmt::Display) -> GateError {
+    GateError::InvalidOptions { field, problem: error.to_string() }
+}
+
+/// The keyring of `trusted_keys` (any one key) or of `signature_policy` (roles and
+/// thresholds); the delivery crate holds every rule, this only names the option at fault.
+fn keyring(keys: &[TrustedKey], policy: Option<&SignaturePolicy>) -> Result<Keyring, GateError> {
     let mut keyring = Keyring::new();
+    let bytes = |key: &TrustedKey| match key {
+        TrustedKey::Hex { text } => trackgate_delivery::envelope::from_hex(text).ok_or(KeyError::NotHex),
+        TrustedKey::Raw { bytes } => Ok(bytes.clone()),
+    };
     for (index, key) in keys.iter().enumerate() {
-        let added = match key {
-            TrustedKey::Hex { text } => keyring.add_hex(text),
-            TrustedKey::Raw { bytes } => keyring.add(bytes),
-        };
-        added.map_err(|error| GateError::InvalidOptions {
-            field: format!("trusted_keys[{index}]"),
-            problem: error.to_string(),
-        })?;
+        bytes(key)
+            .and_then(|bytes| keyring.add(&bytes))
+            .map_err(|error| invalid(format!("trusted_keys[{index}]"), error))?;
+    }
+    if let Some(policy) = policy {
+        if !keys.is_empty() {
+            return Err(invalid(
+                "trusted_keys".into(),
+                "must be empty when signature_policy is given (list the keys there, with their roles)",
+            ));
+        }
+        for (index, entry) in policy.keys.iter().enumerate() {
+            bytes(&entry.key)
+                .and_then(|bytes| keyring.add_with_role(&bytes, &entry.role))
+                .map_err(|error| invalid(format!("signature_policy.keys[{index}]"), error))?;
+        }
+        for (index, revoked) in policy.revoked.iter().enumerate() {
+            keyring
+                .revoke_hex(revoked)
+                .map_err(|error| invalid(format!("signature_policy.revoked[{index}]"), error))?;
+        }
+        for (index, threshold) in policy.thresholds.iter().enumerate() {
+            keyring
+                .require(&threshold.role, threshold.count)
+                .map_err(|error| invalid(format!("signature_policy.thresholds[{index}]"), error))?;
+        }
+        keyring.check().map_err(|error| invalid("signature_policy".into(), error))?;
     }
     if keyring.is_empty() {
-        return Err(GateError::InvalidOptions {
-            field: "trusted_keys".into(),
-            problem: "no key given, so no plan could ever be verified".into(),
+        return Err(match policy {
+            Some(_) => invalid("signature_policy.keys".into(), "no unrevoked key, so no plan could ever be verified"),
+            None => invalid("trusted_keys".into(), "no key given, so no plan could ever be verified"),
         });
     }
     Ok(keyring)
@@ -195,7 +260,7 @@ impl Gate {
     /// options.
     #[uniffi::constructor]
     pub fn new(options: GateOptions) -> Result<Gate, GateError> {
-        let keyring = keyring(&options.trusted_keys)?;
+        let keyring = keyring(&options.trusted_keys, options.signature_policy.as_ref())?;
         if options.transport.is_some() && options.plan_url.is_none() {
             return Err(GateError::InvalidOptions {
                 field: "plan_url".into(),

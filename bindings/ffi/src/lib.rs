@@ -44,7 +44,7 @@ mod transport;
 mod types;
 
 pub use error::GateError;
-pub use gate::{Gate, GateOptions, TrustedKey};
+pub use gate::{Gate, GateOptions, RoleKey, RoleThreshold, SignaturePolicy, TrustedKey};
 pub use packed::PackedBatchDecisions;
 pub use sampling::{drop_reason_code, drop_reason_from_code, sampling_is_kept, sampling_random_value};
 pub use scalar::{trackgate_decide_id_scalar, SCALAR_PANICKED, SCALAR_SLOTS, SCALAR_STALE, SCALAR_UNKNOWN_TOKEN};

@@ -207,8 +207,9 @@ pub enum ApplyOutcome {
     AlreadyCurrent,
     /// Verification refused the plan; the active plan stays.
     Refused {
-        /// A short stable name of the failed check: `too_large`, `malformed`, `unknown_key`,
-        /// `bad_signature`, `wrong_scope`, `rollback`, `equivocation`, `expired`,
+        /// A short stable name of the failed check: `too_large`, `malformed`, `duplicate_key`,
+        /// `unknown_key`, `bad_signature`, `revoked_key`, `not_enough_signatures`,
+        /// `wrong_scope`, `rollback`, `equivocation`, `expired`,
         /// `issued_in_future`, `unsupported_payload_schema`, `decode`, `trailing_bytes`,
         /// `header_mismatch`, `invalid_plan` or `uncompilable`.
         kind: String,

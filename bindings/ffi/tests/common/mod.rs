@@ -52,6 +52,15 @@ impl Publisher {
             parse_plan(plan_json).unwrap_or_else(|error| panic!("test plan is invalid: {error}\n{plan_json}")).plan;
         seal_plan(&plan, &self.key, issued_at, expires_at).expect("test plan seals")
     }
+
+    /// Seals `plan_json` in format 2, signed by each of `signers` (valid from a day ago for
+    /// thirty days).
+    pub fn cosign(plan_json: &str, signers: &[&Publisher]) -> Vec<u8> {
+        let plan = parse_plan(plan_json).expect("test plan is valid").plan;
+        let keys: Vec<&SigningKey> = signers.iter().map(|publisher| &publisher.key).collect();
+        let now = unix_now();
+        trackgate_delivery::seal_plan_v2(&plan, &keys, now - DAY, now + 30 * DAY).expect("test plan seals")
+    }
 }
 
 pub fn unix_now() -> u64 {
@@ -117,6 +126,7 @@ pub fn options(publisher: &Publisher, store: &TempDir) -> GateOptions {
         unit_id: Some("install-1".into()),
         plan_url: None,
         transport: None,
+        signature_policy: None,
     }
 }
 

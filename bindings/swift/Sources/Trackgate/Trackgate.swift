@@ -105,6 +105,9 @@ public final class Trackgate: @unchecked Sendable {
     ///   - transport: The HTTP client for plan fetches, for example ``URLSessionTransport``.
     ///     Without one, plans arrive only through ``apply(plan:)``.
     ///   - idCacheCapacity: See ``init(options:idCacheCapacity:)``.
+    ///   - signaturePolicy: Keys with roles and per-role thresholds (and revoked keys), instead
+    ///     of `trustedKeys` (then empty): a plan is accepted only when enough distinct keys of
+    ///     every required role signed it.
     /// - Throws: ``GateError/InvalidOptions(message:)`` naming the unusable field.
     public convenience init(
         app: String,
@@ -116,7 +119,8 @@ public final class Trackgate: @unchecked Sendable {
         unitId: String? = nil,
         planURL: URL? = nil,
         transport: HttpTransport? = nil,
-        idCacheCapacity: Int = Trackgate.defaultIdCacheCapacity
+        idCacheCapacity: Int = Trackgate.defaultIdCacheCapacity,
+        signaturePolicy: SignaturePolicy? = nil
     ) throws {
         let options = GateOptions(
             app: app,
@@ -127,7 +131,8 @@ public final class Trackgate: @unchecked Sendable {
             bundledPlan: bundledPlan,
             unitId: unitId,
             planUrl: planURL?.absoluteString,
-            transport: transport
+            transport: transport,
+            signaturePolicy: signaturePolicy
         )
         try self.init(options: options, idCacheCapacity: idCacheCapacity)
     }
