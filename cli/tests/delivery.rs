@@ -87,7 +87,7 @@ fn keygen_build_inspect_serve_fetch_end_to_end() {
     let inspected = trackgate(&["inspect", path(&plans.join("shop-1.tgplan")), "--pubkey", path(&public)]);
     assert_exit(&inspected, 0);
     let shown = text(&inspected);
-    assert!(shown.contains("signature:      valid") && shown.contains("config version: 1"), "{shown}");
+    assert!(shown.contains("signature:      valid") && shown.contains("plan version:   1"), "{shown}");
     assert!(shown.contains("3 (1 P0, 0 P1, 1 P2, 1 P3 active"), "{shown}");
 
     let server = Server::start(&plans);

@@ -55,7 +55,7 @@ const OFFSET_FORMAT: usize = 8;
 const OFFSET_ALGORITHM: usize = 10;
 const OFFSET_FLAGS: usize = 11;
 const OFFSET_KEY_ID: usize = 12;
-const OFFSET_CONFIG_VERSION: usize = 20;
+const OFFSET_PLAN_VERSION: usize = 20;
 const OFFSET_ISSUED_AT: usize = 28;
 const OFFSET_EXPIRES_AT: usize = 36;
 const OFFSET_PAYLOAD_SCHEMA: usize = 44;
@@ -116,7 +116,7 @@ pub struct EnvelopeHeader {
     /// Signature algorithm ([`ALGORITHM_ED25519`]).
     pub algorithm: u8,
     /// The plan's version; strictly increasing per scope.
-    pub config_version: u64,
+    pub plan_version: u64,
     /// When it was signed, Unix seconds.
     pub issued_at: u64,
     /// When it stops being acceptable (after a grace period), Unix seconds.
@@ -350,7 +350,7 @@ pub fn parse_envelope(bytes: &[u8], max_bytes: usize) -> Result<ParsedEnvelope<'
     if format_version == FORMAT_VERSION_2 && key_id.0 != [0; KEY_ID_LENGTH] {
         return Err(EnvelopeError::KeyIdFieldNotZero);
     }
-    let config_version = reader.u64(OFFSET_CONFIG_VERSION, "config_version")?;
+    let plan_version = reader.u64(OFFSET_PLAN_VERSION, "plan_version")?;
     let issued_at = reader.u64(OFFSET_ISSUED_AT, "issued_at")?;
     let expires_at = reader.u64(OFFSET_EXPIRES_AT, "expires_at")?;
     if expires_at <= issued_at {
@@ -369,7 +369,7 @@ pub fn parse_envelope(bytes: &[u8], max_bytes: usize) -> Result<ParsedEnvelope<'
         header: EnvelopeHeader {
             format_version,
             algorithm,
-            config_version,
+            plan_version,
             issued_at,
             expires_at,
             payload_schema,

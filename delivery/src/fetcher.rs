@@ -19,6 +19,7 @@
 use crate::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
 use crate::random::RandomSource;
 use crate::store::FetchState;
+use crate::transport::{parse_http_date, HttpRequest, HttpResponse, TransportError};
 
 /// Timing rules of the fetch schedule, in seconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,59 +80,6 @@ impl Schedule {
 const MINUTE: u64 = 60;
 const HOUR: u64 = 60 * MINUTE;
 
-/// A GET request the host must perform.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpRequest {
-    /// Absolute URL.
-    pub url: String,
-    /// Header names and values (`If-None-Match`, `Accept`).
-    pub headers: Vec<(String, String)>,
-    /// The transport must stop reading the body after this many bytes and fail with
-    /// [`TransportErrorKind::BodyTooLarge`].
-    pub body_limit: usize,
-}
-
-/// What the server answered.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct HttpResponse {
-    /// Status code.
-    pub status: u16,
-    /// Header names (any case) and values.
-    pub headers: Vec<(String, String)>,
-    /// The body, at most the request's `body_limit` bytes.
-    pub body: Vec<u8>,
-}
-
-impl HttpResponse {
-    /// The first value of a header, names compared case-insensitively.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
-    }
-}
-
-/// Broad classes of transport failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TransportErrorKind {
-    /// Could not connect (refused, DNS, TLS).
-    Connect,
-    /// No complete answer in time.
-    Timeout,
-    /// The body was longer than the limit.
-    BodyTooLarge,
-    /// The connection broke or the answer was not HTTP.
-    Protocol,
-}
-
-/// A request that produced no HTTP answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{kind:?}: {message}")]
-pub struct TransportError {
-    /// The class.
-    pub kind: TransportErrorKind,
-    /// Details for logs.
-    pub message: String,
-}
-
 /// Why a request brought no plan: no HTTP answer, or a status that carries none. The
 /// `Display` text is what logs and `Status::last_error` show (`transport: Timeout: ...`,
 /// `HTTP 503, retry after 30 s`, `HTTP 404: long backoff`, `HTTP 500`).
@@ -167,14 +115,6 @@ impl std::fmt::Display for RetryAfter {
             None => Ok(()),
         }
     }
-}
-
-/// Performs HTTP GETs for the fetcher. Implementations must honour
-/// [`HttpRequest::body_limit`] while reading (never buffer an unbounded body), must not follow
-/// redirects to another scheme, and should apply their own connect and read timeouts.
-pub trait Transport {
-    /// Performs the request.
-    fn get(&self, request: &HttpRequest) -> Result<HttpResponse, TransportError>;
 }
 
 /// What a reply means for the caller.
@@ -431,82 +371,10 @@ fn parse_retry_after(value: &str, response: &HttpResponse, now: u64) -> Option<u
     Some(at.saturating_sub(reference))
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7) to Unix seconds.
-/// The obsolete RFC 850 and asctime forms are not accepted (servers must not send them).
-pub fn parse_http_date(text: &str) -> Option<u64> {
-    let mut parts = text.trim().split_ascii_whitespace();
-    let weekday = parts.next()?;
-    if weekday.len() != 4 || !weekday.ends_with(',') {
-        return None;
-    }
-    let day: u64 = parts.next().filter(|day| day.len() == 2)?.parse().ok()?;
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|name| *name == month_name)? as u64 + 1;
-    let year: u64 = parts.next().filter(|year| year.len() == 4)?.parse().ok()?;
-    let mut clock = parts.next()?.split(':').map(|field| field.parse::<u64>().ok().filter(|_| field.len() == 2));
-    let (hour, minute, second) = (clock.next()??, clock.next()??, clock.next()??);
-    if parts.next()? != "GMT" || parts.next().is_some() || clock.next().is_some() {
-        return None;
-    }
-    if !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 || year < 1970 {
-        return None;
-    }
-    Some(days_from_civil(year, month, day) * 86_400 + hour * 3_600 + minute * 60 + second)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let month_index = (month + 9) % 12;
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// Formats Unix seconds as an IMF-fixdate (for servers and tests).
-pub fn format_http_date(unix_seconds: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let days = unix_seconds / 86_400;
-    let seconds = unix_seconds % 86_400;
-    // Inverse of days_from_civil.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize],
-        seconds / 3_600,
-        seconds % 3_600 / 60,
-        seconds % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::random::SplitMix64;
-
-    #[test]
-    fn http_dates_round_trip() {
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784_111_777));
-        for seconds in [0, 784_111_777, 951_782_400, 1_700_000_000, 4_102_444_799] {
-            assert_eq!(parse_http_date(&format_http_date(seconds)), Some(seconds), "{}", format_http_date(seconds));
-        }
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
-        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"), None);
-        assert_eq!(parse_http_date("garbage"), None);
-    }
 
     #[test]
     fn max_age_is_found_among_directives() {

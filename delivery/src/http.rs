@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::fetcher::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
+use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 
 /// A `ureq` agent with connect and overall timeouts.
 #[derive(Debug, Clone)]

@@ -53,7 +53,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
-mod delivery;
+mod device;
 pub mod envelope;
 pub mod fetcher;
 #[cfg(feature = "http")]
@@ -64,23 +64,23 @@ pub mod random;
 pub mod seal;
 pub mod store;
 mod threshold;
+pub mod transport;
 mod verify;
 
-pub use delivery::{
+pub use device::{
     fail_policy_plan, Delivery, DeliveryConfig, DeliveryError, FailPolicy, FetchOutcome, OfferError, Offered,
     PlanSource, StartError, Status,
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
 pub use envelope::{parse_envelope, EnvelopeError, EnvelopeHeader, KeyId, ParsedEnvelope, SignatureEntry};
-pub use fetcher::{
-    FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError, TransportErrorKind,
-};
+pub use fetcher::{FetchError, Fetcher, Reply, Schedule};
 pub use keyring::{KeyError, Keyring};
 pub use publish::{encode_plan, seal_plan, seal_plan_v2, PublishError};
 pub use random::{RandomSource, SplitMix64};
 pub use seal::{add_signature, attach_signature, sign_digest, CosignError};
 pub use store::{DeliveryState, DirectoryStorage, FetchState, Storage, Store, StoreError};
 pub use threshold::verify_signatures;
+pub use transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 pub use verify::{
     compile_checked, decode_plan, verify_envelope, Floor, Verified, VerifiedPlan, VerifyContext, VerifyError,
     VerifyPolicy,

@@ -50,7 +50,7 @@ fn checked_fields(plan: &Plan, issued_at: u64, expires_at: u64) -> Result<Envelo
         return Err(PublishError::InvalidPlan(problems));
     }
     Ok(EnvelopeFields {
-        config_version: plan.version,
+        plan_version: plan.version,
         issued_at,
         expires_at,
         payload_schema: PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,

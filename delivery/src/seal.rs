@@ -22,7 +22,7 @@ use crate::envelope::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvelopeFields {
     /// The plan version.
-    pub config_version: u64,
+    pub plan_version: u64,
     /// Signing time, Unix seconds.
     pub issued_at: u64,
     /// Expiry, Unix seconds; must be after `issued_at`.
@@ -116,7 +116,7 @@ fn signed_part(
     bytes.push(ALGORITHM_ED25519);
     bytes.push(0);
     bytes.extend_from_slice(&key_id_field);
-    bytes.extend_from_slice(&fields.config_version.to_le_bytes());
+    bytes.extend_from_slice(&fields.plan_version.to_le_bytes());
     bytes.extend_from_slice(&fields.issued_at.to_le_bytes());
     bytes.extend_from_slice(&fields.expires_at.to_le_bytes());
     bytes.extend_from_slice(&fields.payload_schema.to_le_bytes());
@@ -218,7 +218,7 @@ mod tests {
 
     fn fields() -> EnvelopeFields {
         EnvelopeFields {
-            config_version: 7,
+            plan_version: 7,
             issued_at: 1_000,
             expires_at: 2_000,
             payload_schema: PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,
@@ -235,7 +235,7 @@ mod tests {
     fn format_1_envelopes_parse_back_and_verify() {
         let bytes = seal_payload(&fields(), b"payload", &key(7)).expect("seals");
         let parsed = parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).expect("parses");
-        assert_eq!(parsed.header.config_version, 7);
+        assert_eq!(parsed.header.plan_version, 7);
         assert_eq!(parsed.header.app, "shop");
         assert_eq!(parsed.signatures.len(), 1);
         assert_eq!(parsed.signatures[0].key_id, KeyId::of(key(7).verifying_key().as_bytes()));

@@ -291,10 +291,10 @@ pub fn verify_envelope(bytes: &[u8], context: &VerifyContext<'_>) -> Result<Veri
     check_scope(header, context)?;
     let digest = envelope.content_digest();
     if let Some(floor) = context.floor {
-        if header.config_version < floor.version {
-            return Err(VerifyError::Rollback { version: header.config_version, floor: floor.version });
+        if header.plan_version < floor.version {
+            return Err(VerifyError::Rollback { version: header.plan_version, floor: floor.version });
         }
-        if header.config_version == floor.version {
+        if header.plan_version == floor.version {
             return if digest == floor.digest {
                 Ok(Verified::AlreadyCurrent { version: floor.version })
             } else {
@@ -364,8 +364,8 @@ fn check_agreement(header: &EnvelopeHeader, plan: &Plan) -> Result<(), VerifyErr
     if plan.env != header.env {
         return mismatch("env", header.env.clone(), plan.env.clone());
     }
-    if plan.version != header.config_version {
-        return mismatch("version", header.config_version.to_string(), plan.version.to_string());
+    if plan.version != header.plan_version {
+        return mismatch("version", header.plan_version.to_string(), plan.version.to_string());
     }
     Ok(())
 }

@@ -112,7 +112,7 @@ fn device_clock_set_back_cannot_revive_an_expired_plan() {
     // Version 5 was signed at NOW, so trusted time stays at NOW when the user sets the device
     // back 60 days; the 304's `Date` plays no part (see tests/trusted_time.rs).
     assert!(delivery.poll_fetch().is_some());
-    let date = fetcher::format_http_date(NOW);
+    let date = trackgate_delivery::transport::format_http_date(NOW);
     let reply = HttpResponse { status: 304, headers: vec![("Date".into(), date)], body: Vec::new() };
     delivery.complete_fetch(Ok(reply));
     clock.set_unix_millis((NOW - 60 * DAY) * 1000);
@@ -181,7 +181,7 @@ fn unknown_format_version_is_refused() {
 fn unknown_payload_schema_is_refused() {
     let (mut delivery, _clock) = running_v5();
     let fields = EnvelopeFields {
-        config_version: 6,
+        plan_version: 6,
         issued_at: NOW,
         expires_at: NOW + DAY,
         payload_schema: PAYLOAD_SCHEMA_POSTCARD_PLAN_V1 + 1,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use trackgate_core::{Clock, ManualClock};
-use trackgate_delivery::fetcher::format_http_date;
+use trackgate_delivery::transport::format_http_date;
 use trackgate_delivery::*;
 
 const SECOND: u64 = 1_000_000_000;

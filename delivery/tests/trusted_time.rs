@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use common::*;
 use trackgate_core::ManualClock;
-use trackgate_delivery::fetcher::format_http_date;
+use trackgate_delivery::transport::format_http_date;
 use trackgate_delivery::*;
 
 /// `state.bin` as the previous release wrote it (format `TGSTATE\x01`), after it accepted

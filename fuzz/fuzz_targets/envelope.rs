@@ -26,7 +26,7 @@ fuzz_target!(|bytes: &[u8]| {
     };
     if let Ok(Verified::New(plan)) = verify_envelope(bytes, &context) {
         // Only a correctly signed envelope gets here; its plan must be internally consistent.
-        assert_eq!(plan.header.config_version, plan.plan.version);
+        assert_eq!(plan.header.plan_version, plan.plan.version);
         assert!(plan.plan.is_valid());
     }
     if let Ok(envelope) = parse_envelope(bytes, DEFAULT_MAX_ENVELOPE_BYTES) {

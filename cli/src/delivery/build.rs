@@ -27,10 +27,10 @@ pub struct BuildArgs {
     /// co-signing; read by releases from format 2 on). Default: 1 with one key, 2 with several.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=2))]
     format: Option<u16>,
-    /// The config version to publish; must exceed every version already published for this
+    /// The plan version to publish; must exceed every version already published for this
     /// app and env. Replaces the plan's own `version`.
     #[arg(long = "version")]
-    config_version: u64,
+    plan_version: u64,
     /// How long devices accept the plan: `30d`, `12h`, `90m` or seconds.
     #[arg(long, default_value = "30d", value_parser = parse_duration)]
     expires: u64,
@@ -83,9 +83,9 @@ pub fn run(args: &BuildArgs) -> Result<(), Failure> {
     for warning in &warnings {
         eprintln!("{}:{warning}", args.plan.display());
     }
-    if plan.version != args.config_version {
-        eprintln!("note: plan says version {}; publishing it as version {}", plan.version, args.config_version);
-        plan.version = args.config_version;
+    if plan.version != args.plan_version {
+        eprintln!("note: plan says version {}; publishing it as version {}", plan.version, args.plan_version);
+        plan.version = args.plan_version;
     }
     let issued_at = args.issued_at.unwrap_or_else(unix_now);
     let expires_at = issued_at.saturating_add(args.expires);

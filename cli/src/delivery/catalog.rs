@@ -19,7 +19,7 @@
 //! read through `take(cap + 1)`, so a huge file is skipped, never read whole. On Unix files are
 //! opened with `O_NONBLOCK`, so a FIFO swapped in for a file cannot block the scan.
 //!
-//! The catalogue serves, per (app, env), the envelope with the highest `config_version` among the
+//! The catalogue serves, per (app, env), the envelope with the highest `plan_version` among the
 //! last good envelopes.
 
 use std::collections::{HashMap, HashSet};
@@ -39,7 +39,7 @@ pub struct ServedPlan {
     pub bytes: Bytes,
     /// Strong entity tag: quoted hex of the first 16 bytes of SHA-256 of the bytes.
     pub etag: String,
-    /// The config version.
+    /// The plan version.
     pub version: u64,
     /// Where it came from.
     pub file: PathBuf,
@@ -271,7 +271,7 @@ impl Scanner {
         }
         let etag = format!("\"{}\"", to_hex(&envelope_digest(&bytes)[..16]));
         let scope = (header.app.clone(), header.env.clone());
-        let version = header.config_version;
+        let version = header.plan_version;
         Ok((scope, ServedPlan { bytes: Bytes::from(bytes), etag, version, file: path.to_owned() }))
     }
 

@@ -97,7 +97,7 @@ fn print_header(envelope: &ParsedEnvelope<'_>) -> Result<(), Failure> {
         }
     }
     outln!("scope:          {}/{}", header.app, header.env);
-    outln!("config version: {}", header.config_version);
+    outln!("plan version:   {}", header.plan_version);
     outln!("issued at:      {} ({})", header.issued_at, format_time(header.issued_at));
     outln!("expires at:     {} ({})", header.expires_at, format_time(header.expires_at));
     outln!("payload:        schema {}, {payload} bytes; envelope {total} bytes", header.payload_schema);

@@ -146,7 +146,7 @@ pub fn read_keyring(paths: &[std::path::PathBuf]) -> Result<Keyring, Failure> {
 
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC` via the HTTP date code.
 pub fn format_time(unix_seconds: u64) -> String {
-    trackgate_delivery::fetcher::format_http_date(unix_seconds)
+    trackgate_delivery::transport::format_http_date(unix_seconds)
 }
 
 /// The trusted keys of `inspect`, `serve` and `fetch`: public key files (`--pubkey`, legacy

@@ -49,7 +49,7 @@ pub fn run(args: &SignArgs) -> Result<(), Failure> {
         out.display(),
         parsed.header.app,
         parsed.header.env,
-        parsed.header.config_version,
+        parsed.header.plan_version,
         parsed.signatures.len() - 1,
         signer(&key, role.as_deref()),
         parsed.signatures.len()

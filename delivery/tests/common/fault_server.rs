@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use trackgate_core::{Clock, ManualClock};
 use trackgate_delivery::envelope::{envelope_digest, to_hex};
-use trackgate_delivery::fetcher::format_http_date;
+use trackgate_delivery::transport::format_http_date;
 
 /// What the server does with the next requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -72,7 +72,7 @@ pub fn envelope_at(version: u64, issued_at: u64) -> Vec<u8> {
 /// Signs arbitrary payload bytes under a header for `APP`/`ENV`.
 pub fn envelope_with_payload(version: u64, payload: &[u8]) -> Vec<u8> {
     let fields = EnvelopeFields {
-        config_version: version,
+        plan_version: version,
         issued_at: NOW,
         expires_at: NOW + 30 * DAY,
         payload_schema: PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,

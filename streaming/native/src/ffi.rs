@@ -177,7 +177,7 @@ pub unsafe extern "C" fn tg_stream_offer(
                     OFFER_INSTALLED,
                     serde_json::json!({
                         "outcome": "installed",
-                        "version": header.config_version,
+                        "version": header.plan_version,
                         "app": header.app,
                         "env": header.env,
                         "issued_at": header.issued_at,

@@ -106,7 +106,7 @@ impl StreamFilter {
     pub fn offer(&mut self, envelope: &[u8], now: u64, restoring: bool) -> Result<Offer, StreamError> {
         if let Some(active) = &self.active {
             if self.counts.lines.lines > 0 {
-                return Err(StreamError::CountsPending(active.header.config_version));
+                return Err(StreamError::CountsPending(active.header.plan_version));
             }
         }
         let context = VerifyContext {
@@ -133,7 +133,7 @@ impl StreamFilter {
         self.active = Some(Active {
             filter,
             header: verified.header,
-            floor: Floor { version: header.config_version, digest: verified.digest },
+            floor: Floor { version: header.plan_version, digest: verified.digest },
         });
         Ok(Offer::Installed(header))
     }

@@ -60,7 +60,7 @@ fn block() -> Vec<u8> {
 
 fn installed_version(offer: Offer) -> u64 {
     match offer {
-        Offer::Installed(header) => header.config_version,
+        Offer::Installed(header) => header.plan_version,
         other => panic!("expected an install, got {other:?}"),
     }
 }
@@ -99,7 +99,7 @@ fn envelopes_are_judged_as_devices_judge_them_and_refusals_change_nothing() {
         (&b"garbage"[..], "malformed"),
     ] {
         assert_eq!(refusal(stream.offer(bytes, NOW, false).unwrap()), kind);
-        assert_eq!(stream.active().unwrap().config_version, 2);
+        assert_eq!(stream.active().unwrap().plan_version, 2);
         stream.filter_block(&block()).unwrap();
         assert_eq!(stream.kept(), &before, "after a refused {kind} envelope");
         stream.take_stats(None, "t".into()).unwrap();

@@ -24,10 +24,11 @@ use trackgate_core::plan::{Defaults, UnregisteredPolicy, PLAN_SCHEMA_VERSION};
 use trackgate_core::{Clock, CompiledPlan, Engine, EngineError, EngineOptions, Plan, Priority};
 
 use crate::envelope::parse_envelope;
-use crate::fetcher::{FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
+use crate::fetcher::{FetchError, Fetcher, Reply, Schedule};
 use crate::keyring::Keyring;
 use crate::random::RandomSource;
 use crate::store::{DeliveryState, Store, StoreError};
+use crate::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use crate::verify::{
     decode_plan, verify_envelope, Floor, Verified, VerifiedPlan, VerifyContext, VerifyError, VerifyPolicy,
 };
@@ -273,7 +274,7 @@ impl Delivery {
             }
         });
         let chosen = match (cache, bundled_plan) {
-            (Some(cache), Some((bundled, bytes))) if bundled.header.config_version > cache.header.config_version => {
+            (Some(cache), Some((bundled, bytes))) if bundled.header.plan_version > cache.header.plan_version => {
                 Some((bundled, PlanSource::Bundled, Some(bytes)))
             }
             (Some(cache), _) => Some((cache, PlanSource::Cache, None)),
@@ -288,7 +289,7 @@ impl Delivery {
                 let header = &verified.header;
                 let active = ActivePlan {
                     source,
-                    version: header.config_version,
+                    version: header.plan_version,
                     issued_at: Some(header.issued_at),
                     expires_at: Some(header.expires_at),
                 };
@@ -388,7 +389,7 @@ impl Delivery {
             return Err(OfferError::NotPersisted(error));
         }
         self.last_error = None;
-        self.state.floor_version = verified.header.config_version;
+        self.state.floor_version = verified.header.plan_version;
         self.state.floor_digest = Some(verified.digest);
         let device_now = self.device_now();
         raise_signed_time(
@@ -402,7 +403,7 @@ impl Delivery {
         let change = self.engine.install(verified.compiled);
         self.active = ActivePlan {
             source: PlanSource::Network,
-            version: header.config_version,
+            version: header.plan_version,
             issued_at: Some(header.issued_at),
             expires_at: Some(header.expires_at),
         };
@@ -549,7 +550,7 @@ fn load_cache(
         }
     };
     if let Some(floor) = floor {
-        let version = verified.header.config_version;
+        let version = verified.header.plan_version;
         if version < floor.version || (version == floor.version && verified.digest != floor.digest) {
             problems.push(corrupt(format!("version {version} does not match the accepted floor {}", floor.version)));
             return None;
@@ -573,7 +574,7 @@ fn raise_floor(
 ) {
     let (device_now, tolerance) = device_and_tolerance;
     let mut changed = raise_signed_time(state, verified.header.issued_at, device_now, tolerance);
-    let version = verified.header.config_version;
+    let version = verified.header.plan_version;
     if state.floor_digest.is_none() || version > state.floor_version {
         let cached = match bundled_bytes {
             Some(bytes) => store.save_plan(bytes).map_err(|error| problems.push(DeliveryError::Store(error))).is_ok(),
