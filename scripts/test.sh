@@ -5,8 +5,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
+# Each step's duration is printed when the next begins and again in a table at the end, so a
+# slow run's log says where the time went.
 started=$SECONDS
+step_name=""
+step_started=$SECONDS
+timings=()
+finish_step() {
+    if [ -n "$step_name" ]; then
+        timings+=("$(printf '%5d s  %s' $((SECONDS - step_started)) "$step_name")")
+        printf '<== %s: %d s\n' "$step_name" $((SECONDS - step_started))
+    fi
+}
+step() {
+    finish_step
+    step_name=$*
+    step_started=$SECONDS
+    printf '\n==> %s  [+%d s]\n' "$*" $((SECONDS - started))
+}
 
 step "toolchain and packages"
 bash scripts/install-deps.sh
@@ -58,4 +74,7 @@ bash benches/callgrind.sh
 step "benchmarks, short mode (medians for the log; not a gate)"
 bash benches/run-short.sh
 
-step "done in $((SECONDS - started)) s"
+finish_step
+printf '\n==> step times\n'
+printf '%s\n' "${timings[@]}"
+printf '==> done in %d s\n' $((SECONDS - started))
