@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+pub mod civil;
 mod clock;
 mod compile;
 mod counters;
@@ -59,7 +60,7 @@ pub use compile::{CompileError, CompiledPlan, EventId, EventSummary, UnitEvaluat
 pub use diagnostic::{Diagnostic, Severity};
 pub use engine::{
     generate_install_id, Decider, Engine, EngineError, EngineOptions, PlanChange, ResolveError, StaleEventId,
-    DEFAULT_UNREGISTERED_CAPACITY, LANE_CACHE_ENTRIES, MAX_COUNTED_EVENT_BYTES, MAX_UNIT_ID_BYTES,
+    DEFAULT_UNREGISTERED_CAPACITY, MAX_COUNTED_EVENT_BYTES, MAX_UNIT_ID_BYTES,
 };
 pub use json::{LineIndex, COLUMN_BLOCK};
 pub use plan::{Plan, Priority};

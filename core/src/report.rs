@@ -13,7 +13,7 @@ use crate::counters::EventCounts;
 use crate::plan::Priority;
 use crate::reason::DropReason;
 use crate::sampling::weight_for_floor;
-use crate::unregistered::{TallyCounts, UnregisteredCounts, UnregisteredTable};
+use crate::unregistered::{HandlingCounts, UnregisteredCounts, UnregisteredTable};
 
 /// Counts per drop reason.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +263,7 @@ impl ReportBuilder {
         self.add_drops(shadow, None, DropReason::Disabled, disabled, disabled_bytes);
     }
 
-    fn add_unregistered(&mut self, counts: &TallyCounts) {
+    fn add_unregistered(&mut self, counts: &HandlingCounts) {
         add(&mut self.totals.kept, counts.kept.saturating_add(counts.shadow_dropped));
         add(&mut self.totals.kept_bytes, counts.kept_bytes);
         self.totals.dropped.add(DropReason::Unregistered, counts.dropped);

@@ -26,7 +26,7 @@ pub(crate) enum Handling {
 
 /// Counts of occurrences by how they were handled.
 #[derive(Debug, Default)]
-struct Tally {
+struct HandlingCounters {
     kept: AtomicU64,
     dropped: AtomicU64,
     shadow_dropped: AtomicU64,
@@ -35,7 +35,7 @@ struct Tally {
     dropped_bytes: AtomicU64,
 }
 
-impl Tally {
+impl HandlingCounters {
     fn count(&self, handling: Handling, size_bytes: u64) {
         let (counter, bytes) = match handling {
             Handling::Kept => (&self.kept, &self.kept_bytes),
@@ -46,8 +46,8 @@ impl Tally {
         bytes.fetch_add(size_bytes, Ordering::Relaxed);
     }
 
-    fn take(&self) -> TallyCounts {
-        TallyCounts {
+    fn take(&self) -> HandlingCounts {
+        HandlingCounts {
             kept: self.kept.swap(0, Ordering::Relaxed),
             dropped: self.dropped.swap(0, Ordering::Relaxed),
             shadow_dropped: self.shadow_dropped.swap(0, Ordering::Relaxed),
@@ -57,9 +57,9 @@ impl Tally {
     }
 }
 
-/// A harvested [`Tally`].
+/// A harvested [`HandlingCounters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct TallyCounts {
+pub(crate) struct HandlingCounts {
     pub(crate) kept: u64,
     pub(crate) dropped: u64,
     pub(crate) shadow_dropped: u64,
@@ -67,9 +67,9 @@ pub(crate) struct TallyCounts {
     pub(crate) dropped_bytes: u64,
 }
 
-impl TallyCounts {
+impl HandlingCounts {
     pub(crate) fn is_empty(&self) -> bool {
-        *self == TallyCounts::default()
+        *self == HandlingCounts::default()
     }
 }
 
@@ -79,14 +79,14 @@ struct Slot {
     tag: AtomicU64,
     length: AtomicU64,
     words: [AtomicU64; WORDS],
-    tally: Tally,
+    tally: HandlingCounters,
 }
 
 /// Counts of one unregistered name in one window.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct UnregisteredCounts {
     pub(crate) name: String,
-    pub(crate) counts: TallyCounts,
+    pub(crate) counts: HandlingCounts,
 }
 
 /// The table for one report window.
@@ -96,7 +96,7 @@ pub(crate) struct UnregisteredTable {
     mask: usize,
     capacity: usize,
     claimed: AtomicUsize,
-    overflow: Tally,
+    overflow: HandlingCounters,
 }
 
 fn pack(name: &[u8]) -> [u64; WORDS] {
@@ -128,7 +128,7 @@ impl UnregisteredTable {
             mask: slot_count - 1,
             capacity,
             claimed: AtomicUsize::new(0),
-            overflow: Tally::default(),
+            overflow: HandlingCounters::default(),
         }
     }
 
@@ -173,7 +173,7 @@ impl UnregisteredTable {
 
     /// Reads and resets every count; names with nothing counted are left out. Returns the
     /// named counts and the overflow counts.
-    pub(crate) fn take(&self) -> (Vec<UnregisteredCounts>, TallyCounts) {
+    pub(crate) fn take(&self) -> (Vec<UnregisteredCounts>, HandlingCounts) {
         let mut found = Vec::new();
         for slot in self.slots.iter() {
             let tag = slot.tag.load(Ordering::Acquire);

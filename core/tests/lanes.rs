@@ -11,7 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 use common::{compile, engine, plan_json};
-use trackgate_core::{Clock, Decision, DropReason, Engine, EngineOptions, LANE_CACHE_ENTRIES};
+use trackgate_core::{Clock, Decision, DropReason, Engine, EngineOptions};
+
+/// More engines than twice the lanes a thread caches (`LANE_CACHE_ENTRIES`, 4, in
+/// `core/src/engine/lane.rs`, which asserts this stays true).
+const LANE_OVERFLOW_ENGINES: usize = 9;
 
 const EVENTS: &str = r#""a.kept": {"priority": "P1"}, "b.retired": {"priority": "P1", "status": "retired"}"#;
 
@@ -22,7 +26,7 @@ fn retired() -> Decision {
 #[test]
 fn more_engines_than_cache_entries_on_one_thread_each_count_exactly() {
     let engines: Vec<Engine> =
-        (0..LANE_CACHE_ENTRIES * 2 + 1).map(|_| engine(&plan_json(1, "", EVENTS), "unit-1")).collect();
+        (0..LANE_OVERFLOW_ENGINES).map(|_| engine(&plan_json(1, "", EVENTS), "unit-1")).collect();
     for round in 0..50 {
         // Round-robin over more engines than the cache holds: every call evicts a lane.
         for (index, engine) in engines.iter().enumerate() {

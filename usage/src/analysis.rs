@@ -2,10 +2,27 @@
 //!
 //! Owns [`Analysis`]: it takes the query log, the routing rules and the analytics log as texts,
 //! resolves every statement against the [`Lineage`], and counts per (app, event) pair what reads
-//! it in the window. Memory stays proportional to tables, events and *distinct read sets*, not
-//! to queries: a statement cache maps a query's normalized text hash to an interned read set,
-//! and counts, readers and last reads accumulate per read set; they are spread over events once,
-//! in [`Analysis::finish`], which also writes the `usage.json` model and the evidence.
+//! it in the window. Counts, readers and last reads accumulate per interned *read set*; they are
+//! spread over events once, in [`Analysis::finish`], which also writes the `usage.json` model and
+//! the evidence.
+//!
+//! Memory model (what grows with what):
+//!
+//! - tables × events: the lineage's bitsets (`pairs / 8` bytes per table);
+//! - distinct read sets: each kept once, its sorted `u32` pair indexes in one shared pool, with
+//!   its count, its last read (time, user, file, line, and the tables of the statement that made
+//!   it, as an interned list) and a conservative flag: about 70 bytes plus 4 per pair; readers
+//!   are one `(set, user)` entry each in a single hash set;
+//! - distinct query texts: only their 64-bit normalized hash, in a set that keeps
+//!   `distinct_queries`, the parse counts, the unresolved list and the diagnostics exact when a
+//!   text comes back after the cache forgot it (about 16 bytes per distinct text);
+//! - the statement cache (normalized hash → read set and table list): at most
+//!   [`STATEMENT_CACHE_CAPACITY`] entries; when full it is cleared, and a miss only costs a
+//!   re-parse. No statement's facts (place, tables, reasons) are kept beyond its resolution,
+//!   except as a read set's last read; file names and table names are interned.
+//!
+//! Query lines themselves are never kept. Diagnostics (bad lines, unknown tables) are kept until
+//! [`Analysis::finish`] sorts them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -105,22 +122,44 @@ pub struct RoutingRule {
     pub condition: Option<String>,
 }
 
-/// Accumulated reads of one distinct read set.
-#[derive(Default)]
+/// How many normalized query texts the statement cache holds before it is cleared (16 bytes of
+/// data each, about 2.5 MB in all). A miss only costs a re-parse: the texts seen are remembered
+/// apart, by hash, so counts and diagnostics stay exact.
+pub const STATEMENT_CACHE_CAPACITY: usize = 100_000;
+
+/// The latest read of one read set: ordered by time, then by position in the input (file order,
+/// then line), so on equal timestamps the later line wins.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Last {
+    millis: i64,
+    file: u32,
+    line: u32,
+    user: u32,
+    /// The interned list of the tables the statement read (for the path).
+    tables: u32,
+}
+
+impl Last {
+    fn key(&self) -> (i64, u32, u32) {
+        (self.millis, self.file, self.line)
+    }
+}
+
+/// Accumulated reads of one distinct read set (readers are kept apart, in `Analysis::readers`).
+#[derive(Clone, Copy)]
 struct Reads {
     count: u64,
-    users: HashSet<u32>,
-    last: Option<(i64, u32, u32, u32)>,
+    last: Last,
 }
 
 /// A distinct statement's resolution, cached.
 #[derive(Clone, Copy)]
 struct Resolved {
     set: u32,
-    statement: u32,
+    tables: u32,
 }
 
-/// Facts about one distinct statement (for evidence and coverage).
+/// Facts about one statement while it is resolved (for coverage, and its tables for evidence).
 struct StatementFacts {
     place: Place,
     tables: Vec<String>,
@@ -251,13 +290,30 @@ pub struct Analysis<'u> {
     diagnostics: Vec<Diagnostic>,
     users: HashMap<String, u32>,
     user_names: Vec<String>,
-    /// Interned read sets, as sorted pair indexes (most queries read few events).
-    sets: Vec<Vec<u32>>,
-    set_index: HashMap<u64, Vec<u32>>,
-    set_reads: Vec<Reads>,
+    /// Interned read sets: set `id` is `set_pairs[set_starts[id]..set_starts[id + 1]]`, sorted
+    /// pair indexes (most queries read few events).
+    set_pairs: Vec<u32>,
+    set_starts: Vec<usize>,
+    /// Hash of (pairs, conservative) → the first set with it; sets whose hash an earlier,
+    /// different set holds are listed in `set_collisions` (in practice empty).
+    set_index: HashMap<u64, u32>,
+    set_collisions: Vec<u32>,
     set_conservative: Vec<bool>,
+    /// Per set, when it was read at least once in the window.
+    set_reads: Vec<Option<Reads>>,
+    /// Distinct (set, user) pairs, as `set << 32 | user`.
+    readers: HashSet<u64>,
+    /// Normalized hash → resolution; at most `cache_capacity` entries, cleared when full.
     cache: HashMap<u64, Resolved>,
-    statements: Vec<StatementFacts>,
+    cache_capacity: usize,
+    /// Normalized hashes of every query text analysed (for exact per-text counts).
+    seen: HashSet<u64>,
+    /// Interned file names, and interned lists of table names (for last reads' paths).
+    files: Vec<String>,
+    table_names: Vec<String>,
+    table_name_index: HashMap<String, u32>,
+    table_lists: Vec<Box<[u32]>>,
+    table_list_index: HashMap<Box<[u32]>, u32>,
     rules: Vec<(String, EventSet)>,
     behaviour: Vec<u64>,
     unknown_tables: Vec<String>,
@@ -296,6 +352,11 @@ fn normalized_hash(sql: &str) -> u64 {
 impl<'u> Analysis<'u> {
     /// Starts from the lineage (jobs already added) and the window.
     pub fn new(lineage: Lineage<'u>, window: Window) -> Self {
+        Self::with_cache_capacity(lineage, window, STATEMENT_CACHE_CAPACITY)
+    }
+
+    /// As [`Analysis::new`], with a statement cache of at most `capacity` texts (at least 1).
+    pub fn with_cache_capacity(lineage: Lineage<'u>, window: Window, capacity: usize) -> Self {
         let universe = lineage.universe();
         let mut coverage = Coverage {
             job_statements: lineage.statements.len(),
@@ -326,12 +387,21 @@ impl<'u> Analysis<'u> {
             coverage,
             users: HashMap::new(),
             user_names: Vec::new(),
-            sets: Vec::new(),
+            set_pairs: Vec::new(),
+            set_starts: vec![0],
             set_index: HashMap::new(),
-            set_reads: Vec::new(),
+            set_collisions: Vec::new(),
             set_conservative: Vec::new(),
+            set_reads: Vec::new(),
+            readers: HashSet::new(),
             cache: HashMap::new(),
-            statements: Vec::new(),
+            cache_capacity: capacity.max(1),
+            seen: HashSet::new(),
+            files: Vec::new(),
+            table_names: Vec::new(),
+            table_name_index: HashMap::new(),
+            table_lists: Vec::new(),
+            table_list_index: HashMap::new(),
             rules: Vec::new(),
             behaviour: vec![0; universe.len()],
             unknown_tables,
@@ -339,21 +409,70 @@ impl<'u> Analysis<'u> {
         }
     }
 
+    /// The sorted pair indexes of read set `id`.
+    fn set(&self, id: usize) -> &[u32] {
+        &self.set_pairs[self.set_starts[id]..self.set_starts[id + 1]]
+    }
+
     fn intern_set(&mut self, set: EventSet, conservative: bool) -> u32 {
         let set: Vec<u32> = set.iter().map(|pair| pair as u32).collect();
-        let bytes: Vec<u8> = set.iter().flat_map(|pair| pair.to_le_bytes()).collect();
+        let mut bytes: Vec<u8> = set.iter().flat_map(|pair| pair.to_le_bytes()).collect();
+        bytes.push(u8::from(conservative));
         let hash = xxh3_64(&bytes);
-        let candidates = self.set_index.entry(hash).or_default();
-        for id in candidates.iter() {
-            if self.sets[*id as usize] == set && self.set_conservative[*id as usize] == conservative {
-                return *id;
+        let same = |analysis: &Self, id: u32| {
+            analysis.set(id as usize) == set.as_slice() && analysis.set_conservative[id as usize] == conservative
+        };
+        let first = self.set_index.get(&hash).copied();
+        if let Some(id) = first {
+            if same(self, id) {
+                return id;
+            }
+            if let Some(id) = self.set_collisions.iter().copied().find(|id| same(self, *id)) {
+                return id;
             }
         }
-        let id = self.sets.len() as u32;
-        candidates.push(id);
-        self.sets.push(set);
-        self.set_reads.push(Reads::default());
+        let id = self.set_conservative.len() as u32;
+        match first {
+            Some(_) => self.set_collisions.push(id),
+            None => {
+                self.set_index.insert(hash, id);
+            }
+        }
+        self.set_pairs.extend_from_slice(&set);
+        self.set_starts.push(self.set_pairs.len());
+        self.set_reads.push(None);
         self.set_conservative.push(conservative);
+        id
+    }
+
+    fn file(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.files.iter().position(|file| file == name) {
+            return id as u32;
+        }
+        self.files.push(name.to_owned());
+        self.files.len() as u32 - 1
+    }
+
+    /// Interns a statement's list of tables read.
+    fn intern_tables(&mut self, tables: &[String]) -> u32 {
+        let ids: Box<[u32]> = tables
+            .iter()
+            .map(|table| match self.table_name_index.get(table.as_str()) {
+                Some(id) => *id,
+                None => {
+                    let id = self.table_names.len() as u32;
+                    self.table_names.push(table.clone());
+                    self.table_name_index.insert(table.clone(), id);
+                    id
+                }
+            })
+            .collect();
+        if let Some(id) = self.table_list_index.get(&ids) {
+            return *id;
+        }
+        let id = self.table_lists.len() as u32;
+        self.table_lists.push(ids.clone());
+        self.table_list_index.insert(ids, id);
         id
     }
 
@@ -367,13 +486,16 @@ impl<'u> Analysis<'u> {
         id
     }
 
-    /// Resolves one statement's reads: (set, facts).
-    fn resolve(&mut self, sql: &str, place: Place) -> (EventSet, StatementFacts) {
+    /// Resolves one statement's reads: (set, facts). `first` is false when the same text was
+    /// resolved before (the cache forgot it): then nothing is counted or reported again.
+    fn resolve(&mut self, sql: &str, place: Place, first: bool) -> (EventSet, StatementFacts) {
         let universe = self.lineage.universe();
         let depth = crate::split::split_statements(sql).first().map_or(0, |piece| piece.depth);
         match parse(sql, depth) {
             Parsed::Read(statement) => {
-                self.coverage.statements_parsed += 1;
+                if first {
+                    self.coverage.statements_parsed += 1;
+                }
                 let query = match shape(&statement) {
                     Shape::Write { query, .. } | Shape::Read(query) => Some(query),
                     Shape::Other => None,
@@ -383,7 +505,7 @@ impl<'u> Analysis<'u> {
                 };
                 let mut evaluator = Evaluator::new(universe, &self.lineage);
                 evaluator.query(query);
-                for table in &evaluator.unknown_tables {
+                for table in evaluator.unknown_tables.iter().filter(|_| first) {
                     if !self.unknown_tables.contains(table) {
                         self.unknown_tables.push(table.clone());
                     }
@@ -402,14 +524,16 @@ impl<'u> Analysis<'u> {
                     }
                     None => place.clone(),
                 };
-                self.diagnostics.push(Diagnostic {
-                    place: at_place,
-                    message: format!(
-                        "{}: {}; counted as reading everything its tables hold",
-                        reason.kind.replace('_', " "),
-                        reason.detail
-                    ),
-                });
+                if first {
+                    self.diagnostics.push(Diagnostic {
+                        place: at_place,
+                        message: format!(
+                            "{}: {}; counted as reading everything its tables hold",
+                            reason.kind.replace('_', " "),
+                            reason.detail
+                        ),
+                    });
+                }
                 let mut set = universe.none();
                 for source in &scanned.sources {
                     match self.lineage.lookup(source) {
@@ -426,7 +550,9 @@ impl<'u> Analysis<'u> {
     }
 
     /// Adds the routing rules file (JSON text); each rule counts as one real-time use of what it
-    /// reads, and its target becomes a topic later rules and queries can read.
+    /// reads, and its target becomes a topic later rules and queries can read. Add it before the
+    /// query log: a query text resolved again after the statement cache forgot it sees the
+    /// topics defined by then.
     pub fn add_routing(&mut self, file: &str, text: &str) -> Result<(), Diagnostic> {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let routing: RoutingFile = serde::Deserialize::deserialize(&mut deserializer).map_err(|error| Diagnostic {
@@ -444,7 +570,7 @@ impl<'u> Analysis<'u> {
                 None => format!("SELECT * FROM {}", rule.source),
             };
             let place = Place { file: file.to_owned(), line, column: 0 };
-            let (set, facts) = self.resolve(&sql, place.clone());
+            let (set, facts) = self.resolve(&sql, place.clone(), true);
             self.count_resolution(&facts);
             if let Some(target) = &rule.target {
                 let universe = self.lineage.universe();
@@ -474,7 +600,6 @@ impl<'u> Analysis<'u> {
                 );
             }
             self.rules.push((format!("{} ({place})", rule.name), set));
-            self.statements.push(facts);
         }
         self.coverage.routing_rules += routing.rules.len();
         Ok(())
@@ -492,6 +617,7 @@ impl<'u> Analysis<'u> {
     /// Adds a chunk of a query log whose first line is line `first_line` of `file` (so a caller
     /// can feed a large log in pieces and show progress).
     pub fn add_queries_from(&mut self, file: &str, text: &str, first_line: u32) {
+        let file_id = self.file(file);
         for (number, line) in text.lines().enumerate() {
             let line_number = number as u32 + first_line;
             if line.trim().is_empty() {
@@ -525,27 +651,42 @@ impl<'u> Analysis<'u> {
             let resolved = match self.cache.get(&hash) {
                 Some(resolved) => *resolved,
                 None => {
+                    let first = self.seen.insert(hash);
                     let place = Place { file: file.to_owned(), line: line_number, column: 0 };
-                    let (set, facts) = self.resolve(&parsed.sql, place);
-                    self.count_resolution(&facts);
+                    let (set, facts) = self.resolve(&parsed.sql, place, first);
+                    if first {
+                        self.count_resolution(&facts);
+                        self.coverage.distinct_queries += 1;
+                    }
                     let conservative = !facts.reasons.is_empty();
                     let resolved =
-                        Resolved { set: self.intern_set(set, conservative), statement: self.statements.len() as u32 };
-                    self.statements.push(facts);
-                    self.coverage.distinct_queries += 1;
+                        Resolved { set: self.intern_set(set, conservative), tables: self.intern_tables(&facts.tables) };
+                    if self.cache.len() >= self.cache_capacity {
+                        self.cache.clear();
+                    }
                     self.cache.insert(hash, resolved);
                     resolved
                 }
             };
             let user = self.user(parsed.user.as_deref().unwrap_or(""));
+            self.readers.insert(u64::from(resolved.set) << 32 | u64::from(user));
+            let candidate = Last { millis, file: file_id, line: line_number, user, tables: resolved.tables };
             let reads = &mut self.set_reads[resolved.set as usize];
-            reads.count += 1;
-            reads.users.insert(user);
-            let candidate = (millis, user, resolved.statement, line_number);
-            if reads.last.is_none_or(|last| (last.0, last.2) < (millis, resolved.statement)) {
-                reads.last = Some(candidate);
+            match reads {
+                None => *reads = Some(Reads { count: 1, last: candidate }),
+                Some(reads) => {
+                    reads.count += 1;
+                    if reads.last.key() < candidate.key() {
+                        reads.last = candidate;
+                    }
+                }
             }
         }
+    }
+
+    /// How many texts the statement cache holds now (never more than its capacity).
+    pub fn cached_statements(&self) -> usize {
+        self.cache.len()
     }
 
     fn bad_line(&mut self, file: &str, line: u32, column: u32, message: String) {
@@ -617,26 +758,23 @@ impl<'u> Analysis<'u> {
         let universe = self.lineage.universe();
         let pairs = universe.len();
         let mut warehouse = vec![0u64; pairs];
-        let mut last: Vec<Option<(i64, u32, u32, u32)>> = vec![None; pairs];
+        let mut last: Vec<Option<Last>> = vec![None; pairs];
         let mut conservative = vec![false; pairs];
         // Distinct readers: events read by the same read sets share one union of users.
         let mut signature = vec![0u64; pairs];
-        for (id, set) in self.sets.iter().enumerate() {
-            let reads = &self.set_reads[id];
-            if reads.count == 0 {
+        for id in 0..self.set_reads.len() {
+            let Some(reads) = self.set_reads[id] else {
                 continue;
-            }
+            };
             let mixed = xxh3_64(&(id as u64).to_le_bytes());
-            for pair in set.iter().map(|pair| *pair as usize) {
+            for pair in self.set(id).iter().map(|pair| *pair as usize) {
                 warehouse[pair] += reads.count;
                 signature[pair] = signature[pair].rotate_left(5) ^ mixed;
                 if self.set_conservative[id] {
                     conservative[pair] = true;
                 }
-                if reads.last.is_some_and(|candidate| {
-                    last[pair].is_none_or(|known| (known.0, known.2) < (candidate.0, candidate.2))
-                }) {
-                    last[pair] = reads.last;
+                if last[pair].is_none_or(|known| known.key() < reads.last.key()) {
+                    last[pair] = Some(reads.last);
                 }
             }
         }
@@ -648,13 +786,11 @@ impl<'u> Analysis<'u> {
                 representative[pair] = true;
             }
         }
-        for (id, set) in self.sets.iter().enumerate() {
-            if self.set_reads[id].count == 0 {
-                continue;
-            }
-            for pair in set.iter().map(|pair| *pair as usize) {
+        for reader in &self.readers {
+            let (id, user) = ((reader >> 32) as usize, *reader as u32);
+            for pair in self.set(id).iter().map(|pair| *pair as usize) {
                 if representative[pair] {
-                    groups.entry(signature[pair]).or_default().extend(self.set_reads[id].users.iter().copied());
+                    groups.entry(signature[pair]).or_default().insert(user);
                 }
             }
         }
@@ -701,15 +837,15 @@ impl<'u> Analysis<'u> {
                 .take(20)
                 .map(|(place, _)| place.clone())
                 .collect();
-            let last_read = last[pair].map(|(millis, user, statement, line)| {
-                let facts = &self.statements[statement as usize];
-                (millis, user, facts, format!("{}:{line}", facts.place.file))
+            let last_read = last[pair].map(|last| {
+                let line = format!("{}:{}", self.files[last.file as usize], last.line);
+                (last.millis, last.user, last.tables, line)
             });
             let path = match &last_read {
-                Some((_, _, facts, line)) => {
-                    let table = facts
-                        .tables
+                Some((_, _, tables, line)) => {
+                    let table = self.table_lists[*tables as usize]
                         .iter()
+                        .map(|table| &self.table_names[*table as usize])
                         .find(|table| self.lineage.table_set(table).is_some_and(|set| set.contains(pair)));
                     let mut path = table.map(|table| self.lineage.path_to(table, pair)).unwrap_or_default();
                     path.push(format!("query {line}"));
@@ -831,5 +967,61 @@ mod tests {
         assert!(ok.conservative);
         let diagnostics = evidence.coverage["diagnostics"].as_array().expect("list").len();
         assert_eq!(diagnostics, 3, "{:?}", evidence.coverage["diagnostics"]);
+    }
+
+    fn small_analysis(capacity: usize, universe: &Universe, catalog: &Catalog) -> (UsageFile, Evidence, usize) {
+        let mut lineage = Lineage::new(universe, catalog);
+        lineage.add_jobs(&[(
+            "j.sql".to_owned(),
+            "CREATE VIEW v AS SELECT event AS e FROM ods.log WHERE event LIKE 'pay.%'".to_owned(),
+        )]);
+        let end = parse_timestamp("2026-08-10").expect("date");
+        let mut analysis = Analysis::with_cache_capacity(lineage, Window { days: 7, end_ms: end }, capacity);
+        let texts = [
+            "SELECT count(*) FROM v WHERE e = 'pay.ok'",
+            "SELECT count(*) FROM ods.log WHERE event IN ('feed.view', 'pay.fail')",
+            "SELECT * FROM v WHERE",
+            "SELECT count(*) FROM nowhere",
+            "SELECT count(*) FROM v WHERE e = 'pay.ok' AND user_id = 7",
+        ];
+        let mut most = 0;
+        for chunk in 0..3u32 {
+            let mut log = String::new();
+            for index in 0..20usize {
+                let text = texts[(index * 7 + chunk as usize) % texts.len()];
+                let hour = 10 + index % 5;
+                let user = ["ann", "bob", "cy"][index % 3];
+                log.push_str(&format!(
+                    "{{\"ts\": \"2026-08-0{}T{hour}:00:00Z\", \"user\": \"{user}\", \"sql\": \"{text}\"}}\n",
+                    7 + chunk
+                ));
+            }
+            analysis.add_queries_from("q.ndjson", &log, 1 + chunk * 20);
+            most = most.max(analysis.cached_statements());
+        }
+        let (usage, evidence) = analysis.finish();
+        (usage, evidence, most)
+    }
+
+    #[test]
+    fn the_statement_cache_stays_bounded_and_a_small_one_changes_nothing() {
+        let universe = Universe::new([("shop", vec!["pay.ok", "pay.fail", "feed.view"])]);
+        let catalog: Catalog =
+            serde_json::from_str(r#"{"tables": [{"name": "ods.log", "event_column": "event"}]}"#).expect("catalog");
+        let (usage, evidence, most) = small_analysis(STATEMENT_CACHE_CAPACITY, &universe, &catalog);
+        assert_eq!(most, 5);
+        for capacity in [1, 2, 3] {
+            let (small_usage, small_evidence, small_most) = small_analysis(capacity, &universe, &catalog);
+            assert!(small_most <= capacity, "{small_most} cached with capacity {capacity}");
+            assert_eq!(small_usage, usage);
+            assert_eq!(small_evidence, evidence);
+        }
+        assert_eq!(evidence.coverage["distinct_queries"], 5);
+        assert_eq!(evidence.coverage["unresolved_by_reason"]["parse_error"], 1);
+        let ok = evidence.events.iter().find(|event| event.event == "pay.ok").expect("evidence");
+        assert!(ok.warehouse_queries > 0 && ok.last_read.is_some() && ok.conservative);
+        // One diagnostic per distinct unreadable text and per unknown table, not per re-parse.
+        let diagnostics = evidence.coverage["diagnostics"].as_array().expect("list");
+        assert_eq!(diagnostics.len(), 2, "{diagnostics:?}");
     }
 }

@@ -1,7 +1,10 @@
 //! Timestamps of log lines: Unix milliseconds or RFC 3339 / `YYYY-MM-DD[ HH:MM:SS]` text (UTC).
 //!
 //! Owns reading a timestamp and writing one back as text. No clock is read here: the window's end
-//! is the caller's `now` or the latest timestamp in the logs.
+//! is the caller's `now` or the latest timestamp in the logs. Calendar arithmetic is the core's
+//! (`trackgate_core::civil`).
+
+use trackgate_core::civil::{civil_from_days, days_from_civil};
 
 /// Milliseconds since the Unix epoch of `YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|±HH:MM]`.
 pub fn parse_timestamp(text: &str) -> Option<i64> {
@@ -17,7 +20,7 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
-    let mut millis = days_from_civil(year, month, day) * 86_400_000;
+    let mut millis = days_from_civil(year, month as u32, day as u32) * 86_400_000;
     let rest = &text[10..];
     if rest.is_empty() {
         return Some(millis);
@@ -54,29 +57,10 @@ pub fn parse_timestamp(text: &str) -> Option<i64> {
     }
 }
 
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = if year >= 0 { year } else { year - 399 } / 400;
-    let year_of_era = year - era * 400;
-    let month_index = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
 /// `YYYY-MM-DDTHH:MM:SSZ` of Unix milliseconds.
 pub fn format_timestamp(millis: i64) -> String {
-    let days = millis.div_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(millis.div_euclid(86_400_000));
     let in_day = millis.rem_euclid(86_400_000) / 1000;
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", in_day / 3600, in_day / 60 % 60, in_day % 60)
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use indicatif::ProgressBar;
 use trackgate_core::{Engine, ManualClock, SplitMix64};
 
-use super::tally::{DeviceTruth, Tally};
+use super::tally::{DeviceTruth, FleetTotals};
 use super::traffic::{
     Draw as _, TrafficModel, ACTIONS_PER_SESSION, INVALID_STRAYS, INVALID_STRAY_SHARE, MOST_SESSIONS,
     SESSION_GAP_NANOS, SIMULATION_START_UNIX_MS, STRAY_SHARE, THINK_TIME_NANOS, UNREGISTERED_STRAYS,
@@ -27,7 +27,7 @@ pub(super) fn simulate_devices(
     seed: u64,
     threads: usize,
     progress: &ProgressBar,
-) -> Tally {
+) -> FleetTotals {
     let blocks = devices.div_ceil(BLOCK_DEVICES);
     let next_block = AtomicU64::new(0);
     let merge = Mutex::new(OrderedMerge::new(model.events.len()));
@@ -41,7 +41,7 @@ pub(super) fn simulate_devices(
                 }
                 let first = block * BLOCK_DEVICES;
                 let last = (first + BLOCK_DEVICES).min(devices);
-                let mut tally = Tally::new(model.events.len());
+                let mut tally = FleetTotals::new(model.events.len());
                 let mut device_truth = DeviceTruth::new(model.events.len());
                 for device in first..last {
                     simulate_device(model, seed, device, &mut tally, &mut device_truth);
@@ -59,16 +59,16 @@ pub(super) fn simulate_devices(
 /// Sums block tallies strictly in block order, whichever thread finishes first.
 pub(super) struct OrderedMerge {
     pub(super) next_block: u64,
-    pub(super) waiting: BTreeMap<u64, Tally>,
-    pub(super) total: Tally,
+    pub(super) waiting: BTreeMap<u64, FleetTotals>,
+    pub(super) total: FleetTotals,
 }
 
 impl OrderedMerge {
     pub(super) fn new(event_count: usize) -> Self {
-        OrderedMerge { next_block: 0, waiting: BTreeMap::new(), total: Tally::new(event_count) }
+        OrderedMerge { next_block: 0, waiting: BTreeMap::new(), total: FleetTotals::new(event_count) }
     }
 
-    pub(super) fn accept(&mut self, block: u64, tally: Tally) {
+    pub(super) fn accept(&mut self, block: u64, tally: FleetTotals) {
         self.waiting.insert(block, tally);
         while let Some(tally) = self.waiting.remove(&self.next_block) {
             self.total.merge(tally);
@@ -82,7 +82,7 @@ pub(super) fn simulate_device(
     model: &TrafficModel,
     seed: u64,
     device: u64,
-    tally: &mut Tally,
+    tally: &mut FleetTotals,
     truth: &mut DeviceTruth,
 ) {
     let clock = Arc::new(ManualClock::new(SIMULATION_START_UNIX_MS));

@@ -4,7 +4,7 @@ use serde::Serialize;
 use trackgate_core::sampling::{weight as sampling_weight, PARTS_PER_MILLION};
 use trackgate_core::{DropReason, Priority, ReasonCounts};
 
-use super::tally::Tally;
+use super::tally::FleetTotals;
 use super::traffic::TrafficModel;
 use super::{DemoArgs, TOP_DROPPERS};
 
@@ -102,7 +102,7 @@ pub(super) struct SamplingCheckTotal {
 }
 
 impl Summary {
-    pub(super) fn new(model: &TrafficModel, source: String, args: &DemoArgs, tally: &Tally) -> Summary {
+    pub(super) fn new(model: &TrafficModel, source: String, args: &DemoArgs, tally: &FleetTotals) -> Summary {
         let plan = &model.plan;
         let bytes_offered = tally.kept_bytes + tally.dropped_bytes;
         let sampling_check = sampling_checks(model, tally);
@@ -170,7 +170,7 @@ pub(super) fn reason_shares(dropped: &ReasonCounts, offered: u64) -> Vec<ReasonS
     shares
 }
 
-pub(super) fn top_droppers(model: &TrafficModel, tally: &Tally) -> Vec<Dropper> {
+pub(super) fn top_droppers(model: &TrafficModel, tally: &FleetTotals) -> Vec<Dropper> {
     let mut droppers: Vec<Dropper> = model
         .events
         .iter()
@@ -195,7 +195,7 @@ pub(super) fn main_reason(dropped: &ReasonCounts) -> DropReason {
     DropReason::ALL.into_iter().rev().max_by_key(|reason| dropped.get(*reason)).unwrap_or(DropReason::Unregistered)
 }
 
-pub(super) fn names_seen(tally: &Tally) -> Vec<NameSeen> {
+pub(super) fn names_seen(tally: &FleetTotals) -> Vec<NameSeen> {
     let mut names: Vec<NameSeen> = tally
         .unregistered
         .iter()
@@ -206,7 +206,7 @@ pub(super) fn names_seen(tally: &Tally) -> Vec<NameSeen> {
 }
 
 /// For each sampled event the sampler saw: the truth against the Horvitz–Thompson estimate.
-pub(super) fn sampling_checks(model: &TrafficModel, tally: &Tally) -> Vec<SamplingCheck> {
+pub(super) fn sampling_checks(model: &TrafficModel, tally: &FleetTotals) -> Vec<SamplingCheck> {
     if model.plan.shadow {
         // A shadow plan keeps every occurrence with weight 1: there is no estimate to check.
         return Vec::new();

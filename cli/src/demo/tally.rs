@@ -90,7 +90,7 @@ pub(super) struct NameTally {
 }
 
 /// Reports of many devices, summed.
-pub(super) struct Tally {
+pub(super) struct FleetTotals {
     pub(super) devices: u64,
     /// Events the simulator sent, registered or not (truth).
     pub(super) simulated_events: u64,
@@ -108,9 +108,9 @@ pub(super) struct Tally {
     pub(super) unregistered_overflow: u64,
 }
 
-impl Tally {
+impl FleetTotals {
     pub(super) fn new(event_count: usize) -> Self {
-        Tally {
+        FleetTotals {
             devices: 0,
             simulated_events: 0,
             offered: 0,
@@ -179,7 +179,7 @@ impl Tally {
         sum.bytes += counts.bytes;
     }
 
-    pub(super) fn merge(&mut self, other: Tally) {
+    pub(super) fn merge(&mut self, other: FleetTotals) {
         self.devices += other.devices;
         self.simulated_events += other.simulated_events;
         self.offered += other.offered;

@@ -1,8 +1,9 @@
 //! `trackgate filter`: applies a plan to a stream of NDJSON events on the server.
 //!
-//! Owns the command's arguments, the per-line decision and tagging, and the pipeline around it.
-//! Every decision is the core's own [`CompiledPlan::evaluate_for_unit`] (all rules except rate
-//! limits, which are device state); this module only finds the fields and writes the result.
+//! Owns the command's arguments and the pipeline around the line filter: input, threads,
+//! progress, outputs, the stats file and the summary. Deciding and tagging each line, and
+//! counting, is `trackgate_etl::LineFilter` (every decision the core's own
+//! `CompiledPlan::evaluate_for_unit`); this module feeds it blocks and writes what it returns.
 //!
 //! Threading: with `--threads 1` one thread reads, filters and writes. With more, a reader thread
 //! cuts the input into blocks of whole lines and deals them round-robin to the workers; the main
@@ -20,18 +21,19 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal as _, Read, Write};
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::Instant;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use trackgate_core::plan::UnregisteredPolicy;
-use trackgate_core::{CompiledPlan, Decision, Plan, Priority, UnitEvaluation};
+use trackgate_core::{CompiledPlan, Plan, Priority};
+use trackgate_etl::{
+    ByPriority, FieldConfig, FieldError, FieldPath, FilterCounts, FilterStats, LineCounts, LineFilter, NameTallies,
+    SizeSource,
+};
 
-use super::fields::{FieldPath, FieldScanner, LineProblem};
 use super::input::{open_input, BlockReader};
-use super::stats::{EventStats, FilterStats, MalformedLine, MalformedSummary, NameTallies, PlanIdentity, STATS_FORMAT};
 use crate::validate::read_plan;
 use crate::Failure;
 
@@ -83,142 +85,48 @@ pub struct FilterArgs {
     output: Option<PathBuf>,
 }
 
-/// Where the size compared with `max_bytes` comes from.
-#[derive(Debug, Clone)]
-pub enum SizeSource {
-    /// The line's byte length without its line ending.
-    Line,
-    /// An integer member of the event.
-    Field(FieldPath),
-}
-
-impl FromStr for SizeSource {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        match text.strip_prefix("field:") {
-            Some(path) => Ok(SizeSource::Field(path.parse()?)),
-            None if text == "line" => Ok(SizeSource::Line),
-            None => Err(format!("expected `line` or `field:PATH`, found `{text}`")),
-        }
+/// The library's message for a field configuration, worded for the command's options.
+fn field_failure(error: FieldError) -> Failure {
+    match error {
+        FieldError::SameMember { json_path } => Failure::error(format!("two options read the same field {json_path}")),
+        other => Failure::error(other.to_string()),
     }
 }
 
-/// Output destinations: one stream, or one per priority plus one for kept events without one.
-const DESTINATIONS: usize = 5;
-const UNPRIORITISED: usize = 4;
-
-fn destination(priority: Option<Priority>) -> usize {
-    priority.map_or(UNPRIORITISED, |priority| priority as usize)
-}
-
-/// Everything a worker needs to decide and tag lines; shared read-only between threads.
-struct LineFilter<'run> {
-    plan: &'run CompiledPlan,
-    scanner: FieldScanner,
-    size_from_field: bool,
-    split: bool,
-}
-
-/// What one block produced.
-#[derive(Default)]
+/// What one block produced, handed from a worker to the collector.
 struct BlockResult {
     /// Kept lines, tagged; only `[0]` unless split by priority.
-    outputs: [Vec<u8>; DESTINATIONS],
-    lines: u64,
+    outputs: ByPriority,
+    /// The block's bytes, for progress.
     input_bytes: u64,
-    blank_lines: u64,
-    malformed_count: u64,
-    malformed_bytes: u64,
-    /// The first malformed lines of the block, numbered from 1 within the block.
-    malformed: Vec<MalformedLine>,
+    /// Lines, blank and malformed lines of the block, numbered from 1 within it.
+    lines: LineCounts,
 }
 
 /// One worker thread's state.
 struct Worker<'run> {
     filter: &'run LineFilter<'run>,
-    tallies: NameTallies,
-    malformed_listed: usize,
+    split: bool,
+    /// The worker's per-name tallies; line counts are handed out with each block.
+    counts: FilterCounts,
 }
 
-impl<'run> Worker<'run> {
+impl Worker<'_> {
     fn process(&mut self, block: &[u8]) -> BlockResult {
-        let mut result = BlockResult::default();
-        result.outputs[0].reserve(block.len());
-        result.input_bytes = block.len() as u64;
-        let mut start = 0;
-        while start < block.len() {
-            let end = memchr::memchr(b'\n', &block[start..]).map_or(block.len(), |position| start + position);
-            result.lines += 1;
-            self.process_line(&block[start..end], &mut result);
-            start = end + 1;
-        }
-        result
-    }
-
-    fn process_line(&mut self, raw: &[u8], result: &mut BlockResult) {
-        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            result.blank_lines += 1;
-            return;
-        }
-        let outcome = std::str::from_utf8(line)
-            .map_err(|error| LineProblem { column: error.valid_up_to() + 1, message: "invalid UTF-8".into() })
-            .and_then(|text| self.decide(text, result));
-        if let Err(problem) = outcome {
-            result.malformed_count += 1;
-            result.malformed_bytes += line.len() as u64;
-            if result.malformed.len() < self.malformed_listed {
-                let line = result.lines;
-                result.malformed.push(MalformedLine { line, column: problem.column, message: problem.message });
-            }
-        }
-    }
-
-    fn decide(&mut self, line: &str, result: &mut BlockResult) -> Result<(), LineProblem> {
-        let filter = self.filter;
-        let scanned = filter.scanner.scan(line)?;
-        let size = if filter.size_from_field {
-            scanned
-                .size
-                .ok_or_else(|| LineProblem { column: 1, message: "the size field is missing or null".into() })?
+        let mut outputs = ByPriority::default();
+        if self.split {
+            self.filter.filter_block(block, &mut outputs, &mut self.counts);
         } else {
-            line.len() as u64
-        };
-        let name = scanned.name.as_deref().unwrap_or("");
-        let evaluation = filter.plan.evaluate_for_unit(name, size, scanned.unit.as_deref().unwrap_or(""));
-        self.tallies.count(name, &evaluation, size);
-        if let Decision::Keep { weight } = evaluation.decision {
-            let output = if filter.split { destination(evaluation.priority) } else { 0 };
-            write_tagged(&mut result.outputs[output], line, scanned.has_members, &evaluation, weight);
+            outputs.0[0].reserve(block.len());
+            self.filter.filter_block(block, &mut outputs.0[0], &mut self.counts);
         }
-        Ok(())
-    }
-}
-
-/// Writes a kept line with `_tg_priority` (and `_tg_weight` when sampled) added as its last
-/// members. The line is known to be one JSON object, so it ends with `}` and optional spaces.
-fn write_tagged(output: &mut Vec<u8>, line: &str, has_members: bool, evaluation: &UnitEvaluation, weight: f64) {
-    let body = line.trim_end_matches([' ', '\t', '\r', '\n']);
-    output.extend_from_slice(&body.as_bytes()[..body.len() - 1]);
-    if has_members {
-        output.push(b',');
-    }
-    output.extend_from_slice(b"\"_tg_priority\":");
-    match evaluation.priority {
-        Some(priority) => {
-            output.push(b'"');
-            output.extend_from_slice(priority.as_str().as_bytes());
-            output.push(b'"');
+        let fresh = LineCounts::new(self.counts.lines.malformed.listed_limit);
+        BlockResult {
+            outputs,
+            input_bytes: block.len() as u64,
+            lines: std::mem::replace(&mut self.counts.lines, fresh),
         }
-        None => output.extend_from_slice(b"null"),
     }
-    if weight != 1.0 {
-        output.extend_from_slice(b",\"_tg_weight\":");
-        // serde_json writes the shortest text that reads back as the same float.
-        serde_json::to_writer(&mut *output, &weight).expect("writing to a Vec cannot fail");
-    }
-    output.extend_from_slice(b"}\n");
 }
 
 /// Where kept lines are written.
@@ -248,21 +156,21 @@ impl Sink {
         let keeps_unprioritised = plan.unregistered == UnregisteredPolicy::Keep || plan.shadow;
         let mut writers = Vec::new();
         let mut names = Vec::new();
-        for index in 0..DESTINATIONS {
+        for index in 0..ByPriority::COUNT {
             let file_name = match Priority::ALL.get(index) {
                 Some(priority) => format!("{priority}.ndjson"),
                 None => "unregistered.ndjson".to_owned(),
             };
             let path = directory.join(&file_name);
-            let wanted = index != UNPRIORITISED || keeps_unprioritised;
+            let wanted = index != ByPriority::UNPRIORITISED || keeps_unprioritised;
             writers.push(if wanted { Some(open_file(&path)?) } else { None });
             names.push(path.display().to_string());
         }
         Ok(Sink { writers, names })
     }
 
-    fn write(&mut self, outputs: &[Vec<u8>; DESTINATIONS]) -> Result<(), Failure> {
-        for ((writer, name), output) in self.writers.iter_mut().zip(&self.names).zip(outputs) {
+    fn write(&mut self, outputs: &ByPriority) -> Result<(), Failure> {
+        for ((writer, name), output) in self.writers.iter_mut().zip(&self.names).zip(&outputs.0) {
             if output.is_empty() {
                 continue;
             }
@@ -300,43 +208,33 @@ struct Collector<'run> {
     sink: Sink,
     input_name: &'run str,
     strict: bool,
-    lines_before: u64,
+    /// Every block's line counts so far, in input order.
+    lines: LineCounts,
     input_bytes: u64,
-    blank_lines: u64,
-    malformed: MalformedSummary,
     progress: Option<ProgressBar>,
     started: Instant,
 }
 
 impl Collector<'_> {
     fn accept(&mut self, result: BlockResult) -> Result<(), Failure> {
-        if let (true, Some(first)) = (self.strict, result.malformed.first()) {
-            let line = self.lines_before + first.line;
+        if let (true, Some(first)) = (self.strict, result.lines.malformed.first.first()) {
+            let line = self.lines.lines + first.line;
             return Err(Failure::refused(format!(
                 "{}:{line}:{}: malformed line: {}",
                 self.input_name, first.column, first.message
             )));
         }
         self.sink.write(&result.outputs)?;
-        for mut malformed in result.malformed {
-            if self.malformed.first.len() < self.malformed.listed_limit {
-                malformed.line += self.lines_before;
-                self.malformed.first.push(malformed);
-            }
-        }
-        self.malformed.count += result.malformed_count;
-        self.malformed.bytes += result.malformed_bytes;
-        self.lines_before += result.lines;
+        self.lines.append(result.lines);
         self.input_bytes += result.input_bytes;
-        self.blank_lines += result.blank_lines;
         if let Some(progress) = &self.progress {
             let seconds = self.started.elapsed().as_secs_f64().max(1e-9);
             progress.set_message(format!(
                 "{} lines, {:.1} MB read, {:.0} lines/s, {} malformed",
-                self.lines_before,
+                self.lines.lines,
                 self.input_bytes as f64 / 1e6,
-                self.lines_before as f64 / seconds,
-                self.malformed.count
+                self.lines.lines as f64 / seconds,
+                self.lines.malformed.count
             ));
         }
         Ok(())
@@ -360,17 +258,9 @@ pub fn run(args: &FilterArgs) -> Result<(), Failure> {
     let (plan, _warnings) = read_plan(&args.plan)?;
     let compiled =
         CompiledPlan::compile(&plan).map_err(|error| Failure::refused(format!("{}: {error}", args.plan.display())))?;
-    let size_field = match &args.size_from {
-        SizeSource::Line => None,
-        SizeSource::Field(path) => Some(path),
-    };
-    let scanner = FieldScanner::new(&args.name_field, &args.unit_field, size_field).map_err(Failure::error)?;
-    let filter = LineFilter {
-        plan: &compiled,
-        scanner,
-        size_from_field: size_field.is_some(),
-        split: args.split_by_priority.is_some(),
-    };
+    let fields =
+        FieldConfig { name: args.name_field.clone(), unit: args.unit_field.clone(), size: args.size_from.clone() };
+    let filter = LineFilter::new(&compiled, &fields).map_err(field_failure)?;
     let input_name = args.input.as_ref().map_or_else(|| "-".to_owned(), |path| path.display().to_string());
     let input = open_input(args.input.as_deref())
         .map_err(|error| Failure::error(format!("cannot read {input_name}: {error}")))?;
@@ -378,18 +268,16 @@ pub fn run(args: &FilterArgs) -> Result<(), Failure> {
         sink: Sink::open(args.output.as_deref(), args.split_by_priority.as_deref(), &plan)?,
         input_name: &input_name,
         strict: args.strict,
-        lines_before: 0,
+        lines: LineCounts::new(args.malformed_listed),
         input_bytes: 0,
-        blank_lines: 0,
-        malformed: MalformedSummary { listed_limit: args.malformed_listed, ..MalformedSummary::default() },
         progress: progress_bar(),
         started: Instant::now(),
     };
-    let threads = args.threads.map_or_else(available_threads, NonZeroUsize::get);
+    let threads = args.threads.map_or_else(crate::threads::available, NonZeroUsize::get);
     let new_worker = || Worker {
         filter: &filter,
-        tallies: NameTallies::new(args.track_names),
-        malformed_listed: args.malformed_listed,
+        split: args.split_by_priority.is_some(),
+        counts: FilterCounts::new(args.malformed_listed, args.track_names),
     };
     let tallies = if threads == 1 {
         run_on_this_thread(input, new_worker(), &mut collector)
@@ -399,7 +287,12 @@ pub fn run(args: &FilterArgs) -> Result<(), Failure> {
     if let Some(progress) = &collector.progress {
         progress.finish_and_clear();
     }
-    let stats = assemble_stats(args, &input_name, &compiled, &collector, tallies);
+    let mut counts =
+        FilterCounts { lines: std::mem::take(&mut collector.lines), names: NameTallies::new(args.track_names) };
+    for worker_tallies in tallies {
+        counts.names.merge(worker_tallies);
+    }
+    let stats = FilterStats::from_counts(&compiled, args.window.clone(), input_name.clone(), counts);
     collector.sink.finish()?;
     if let Some(path) = &args.stats {
         write_stats(path, &stats)?;
@@ -435,10 +328,6 @@ fn summary_lines(stats: &FilterStats) -> Vec<String> {
     lines
 }
 
-fn available_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
-}
-
 fn read_failure(input_name: &str) -> impl Fn(io::Error) -> Failure + '_ {
     move |error| Failure::error(format!("cannot read {input_name}: {error}"))
 }
@@ -454,7 +343,7 @@ fn run_on_this_thread(
         collector.accept(worker.process(&block))?;
         buffer = block;
     }
-    Ok(vec![worker.tallies])
+    Ok(vec![worker.counts.names])
 }
 
 fn run_on_threads(
@@ -482,7 +371,7 @@ fn run_on_threads(
                     // The reader may have finished already; then the buffer is simply freed.
                     let _ = recycle.send(block);
                 }
-                worker.tallies
+                worker.counts.names
             }));
         }
         drop(recycled_sender);
@@ -518,85 +407,7 @@ fn run_on_threads(
     })
 }
 
-fn assemble_stats(
-    args: &FilterArgs,
-    input_name: &str,
-    plan: &CompiledPlan,
-    collector: &Collector<'_>,
-    tallies: Vec<NameTallies>,
-) -> FilterStats {
-    let (by_name, untracked) = NameTallies::merge_all(tallies);
-    let mut stats = FilterStats {
-        format: STATS_FORMAT.to_owned(),
-        window: args.window.clone(),
-        input: input_name.to_owned(),
-        plan: PlanIdentity {
-            app: plan.app().to_owned(),
-            env: plan.env().to_owned(),
-            version: plan.version(),
-            shadow: plan.is_shadow(),
-        },
-        lines: collector.lines_before,
-        blank_lines: collector.blank_lines,
-        malformed: collector.malformed.clone(),
-        ..FilterStats::default()
-    };
-    for (name, tally) in &by_name {
-        stats.add_totals(tally);
-        stats.events.push(EventStats::from_tally(name, tally));
-    }
-    if untracked.offered > 0 {
-        stats.add_totals(&untracked);
-        stats.untracked = Some(EventStats::from_tally("", &untracked));
-    }
-    stats
-}
-
 fn write_stats(path: &Path, stats: &FilterStats) -> Result<(), Failure> {
-    let mut text = serde_json::to_string_pretty(stats).map_err(|error| Failure::error(error.to_string()))?;
-    text.push('\n');
-    std::fs::write(path, text).map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn tagged(line: &str, has_members: bool, priority: Option<Priority>, weight: f64) -> String {
-        let evaluation = UnitEvaluation { decision: Decision::Keep { weight }, refused_by: None, priority };
-        let mut output = Vec::new();
-        write_tagged(&mut output, line, has_members, &evaluation, weight);
-        String::from_utf8(output).unwrap()
-    }
-
-    #[test]
-    fn tags_go_last_and_keep_the_line_valid() {
-        assert_eq!(
-            tagged(r#"{"event":"a"}  "#, true, Some(Priority::P1), 1.0),
-            "{\"event\":\"a\",\"_tg_priority\":\"P1\"}\n"
-        );
-        assert_eq!(tagged("{ }", false, None, 1.0), "{ \"_tg_priority\":null}\n");
-        assert_eq!(
-            tagged(r#"{"e":1}"#, true, Some(Priority::P3), 10.0),
-            "{\"e\":1,\"_tg_priority\":\"P3\",\"_tg_weight\":10.0}\n"
-        );
-        let line = tagged(r#"{"e":1}"#, true, Some(Priority::P3), 9.060679369739143);
-        let text = line.split("\"_tg_weight\":").nth(1).unwrap().trim_end_matches("}\n");
-        assert_eq!(text.parse::<f64>(), Ok(9.060679369739143));
-    }
-
-    #[test]
-    fn size_sources_parse() {
-        assert!(matches!("line".parse::<SizeSource>(), Ok(SizeSource::Line)));
-        assert!(matches!("field:meta.bytes".parse::<SizeSource>(), Ok(SizeSource::Field(_))));
-        assert!("bytes".parse::<SizeSource>().is_err());
-        assert!("field:".parse::<SizeSource>().is_err());
-    }
-
-    #[test]
-    fn destinations_follow_priority() {
-        assert_eq!(destination(Some(Priority::P0)), 0);
-        assert_eq!(destination(Some(Priority::P3)), 3);
-        assert_eq!(destination(None), UNPRIORITISED);
-    }
+    std::fs::write(path, stats.to_json())
+        .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))
 }

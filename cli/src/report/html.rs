@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::metrics::{EventSummary, GovernanceReport};
+use super::metrics::{EventTotals, GovernanceReport};
 use crate::format::{bytes, change, count, event_name, html, money, percent};
 
 /// Bars in the "top events by cost" chart.
@@ -247,7 +247,7 @@ fn bar_chart(id: &str, title: &str, rows: &[(String, f64, String)], color: &str)
 
 fn top_events_chart(report: &GovernanceReport) -> String {
     let priced = report.totals.cost_kept > 0.0;
-    let mut events: Vec<&EventSummary> = report.events.iter().filter(|event| event.kept > 0).collect();
+    let mut events: Vec<&EventTotals> = report.events.iter().filter(|event| event.kept > 0).collect();
     if !priced {
         events.sort_by(|left, right| right.kept.cmp(&left.kept).then_with(|| left.name.cmp(&right.name)));
     }

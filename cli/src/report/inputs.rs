@@ -14,8 +14,8 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use trackgate_core::{DropReason, DropReport, Priority, ReasonCounts};
+use trackgate_etl::{FilterStats, STATS_FORMAT};
 
-use crate::etl::stats::{FilterStats, STATS_FORMAT};
 use crate::Failure;
 
 /// Counts of one name (or of what could not be attributed to a name) in one window.
@@ -308,16 +308,7 @@ fn from_drop_report(report: DropReport) -> WindowCounts {
 
 /// `YYYY-MM-DD` (UTC) of a Unix time in milliseconds.
 pub fn utc_date(unix_ms: u64) -> String {
-    // Howard Hinnant's days-to-civil algorithm: exact for every date after 1970.
-    let days = (unix_ms / 86_400_000) as i64 + 719_468;
-    let era = days / 146_097;
-    let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = trackgate_core::civil::civil_from_days((unix_ms / 86_400_000) as i64);
     format!("{year:04}-{month:02}-{day:02}")
 }
 

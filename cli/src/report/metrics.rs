@@ -13,7 +13,7 @@ use trackgate_core::plan::{EventRule, EventStatus};
 use trackgate_core::{DropReason, Plan, Priority};
 
 use super::inputs::{Counts, EventUsage, Prices, Usage, WindowCounts};
-use super::rules::{downgraded, Rules};
+use super::rules::{downgraded, Thresholds};
 
 /// The `format` of the JSON report.
 pub const REPORT_FORMAT: &str = "trackgate-report/1";
@@ -33,11 +33,11 @@ pub struct GovernanceReport {
     pub density: Option<Density>,
     pub savings: Vec<RuleSaving>,
     /// Per event name, highest kept cost first.
-    pub events: Vec<EventSummary>,
+    pub events: Vec<EventTotals>,
     pub sampled_estimates: Vec<Estimate>,
     pub candidates_by_owner: BTreeMap<String, Vec<Candidate>>,
     pub anomalies: Anomalies,
-    pub rules: Rules,
+    pub rules: Thresholds,
     /// What the report could not compute and why.
     pub notes: Vec<String>,
 }
@@ -138,7 +138,7 @@ pub struct RuleSaving {
 
 /// One event name over all windows.
 #[derive(Debug, Clone, Serialize)]
-pub struct EventSummary {
+pub struct EventTotals {
     pub name: String,
     pub owner: String,
     pub priority: Option<Priority>,
@@ -247,7 +247,7 @@ pub struct ReportInputs<'input> {
     pub plan: Option<&'input Plan>,
     pub prices: &'input Prices,
     pub usage: Option<&'input Usage>,
-    pub rules: &'input Rules,
+    pub rules: &'input Thresholds,
 }
 
 /// Computes the report.
@@ -393,7 +393,7 @@ fn event_summaries(
     per_name: &BTreeMap<String, (Option<Priority>, Counts)>,
     totals: &Totals,
     inputs: &ReportInputs<'_>,
-) -> Vec<EventSummary> {
+) -> Vec<EventTotals> {
     per_name
         .iter()
         .map(|(name, (counted_priority, counts))| {
@@ -401,7 +401,7 @@ fn event_summaries(
             let priority = rule.map(|rule| rule.priority).or(*counted_priority);
             let cost_kept = inputs.prices.cost(counts.kept, counts.kept_bytes);
             let uses = inputs.usage.map(|usage| usage.events.get(name).copied().unwrap_or_default());
-            EventSummary {
+            EventTotals {
                 name: name.clone(),
                 owner: rule.and_then(|rule| rule.owner.clone()).unwrap_or_else(|| NO_OWNER.to_owned()),
                 priority,
@@ -422,7 +422,7 @@ fn event_summaries(
         .collect()
 }
 
-fn useless(events: &[EventSummary], all: &Counts, totals: &Totals, inputs: &ReportInputs<'_>) -> Useless {
+fn useless(events: &[EventTotals], all: &Counts, totals: &Totals, inputs: &ReportInputs<'_>) -> Useless {
     let mut useless = Useless::default();
     let mut useless_bytes = 0;
     let mut unused_events = 0;
@@ -449,7 +449,7 @@ fn useless(events: &[EventSummary], all: &Counts, totals: &Totals, inputs: &Repo
     useless
 }
 
-fn density(windows: &[WindowSummary], rules: &Rules) -> Option<Density> {
+fn density(windows: &[WindowSummary], rules: &Thresholds) -> Option<Density> {
     let measured: Vec<&WindowSummary> =
         windows.iter().filter(|window| window.events_per_active_hour.is_some()).collect();
     let (first, last) = (measured.first()?, measured.last()?);
@@ -485,7 +485,7 @@ fn savings(all: &Counts, totals: &Totals, prices: &Prices) -> Vec<RuleSaving> {
         .collect()
 }
 
-fn estimates(events: &[EventSummary]) -> Vec<Estimate> {
+fn estimates(events: &[EventTotals]) -> Vec<Estimate> {
     let mut estimates: Vec<Estimate> = events
         .iter()
         .filter(|event| event.kept > 0 && event.kept_weighted > event.kept as f64 * (1.0 + 1e-9))
@@ -496,7 +496,7 @@ fn estimates(events: &[EventSummary]) -> Vec<Estimate> {
 }
 
 /// The kept cost at or above which an event is high-cost.
-fn high_cost_threshold(events: &[EventSummary], totals: &Totals, rules: &Rules) -> f64 {
+fn high_cost_threshold(events: &[EventTotals], totals: &Totals, rules: &Thresholds) -> f64 {
     if let Some(share) = rules.high_cost_min_share {
         return share * totals.cost_kept;
     }
@@ -510,7 +510,7 @@ fn high_cost_threshold(events: &[EventSummary], totals: &Totals, rules: &Rules) 
     costs[rank.clamp(1, costs.len()) - 1]
 }
 
-fn candidates(events: &[EventSummary], totals: &Totals, inputs: &ReportInputs<'_>) -> BTreeMap<String, Vec<Candidate>> {
+fn candidates(events: &[EventTotals], totals: &Totals, inputs: &ReportInputs<'_>) -> BTreeMap<String, Vec<Candidate>> {
     let mut by_owner: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
     if inputs.usage.is_none() {
         return by_owner;
@@ -595,7 +595,7 @@ fn candidates(events: &[EventSummary], totals: &Totals, inputs: &ReportInputs<'_
     by_owner
 }
 
-fn candidate_for(event: &EventSummary, when: String) -> Candidate {
+fn candidate_for(event: &EventTotals, when: String) -> Candidate {
     Candidate {
         kind: CandidateKind::Retire,
         event: event.name.clone(),
@@ -618,7 +618,7 @@ fn median(values: &mut [u64]) -> f64 {
     }
 }
 
-fn spikes(windows: &[WindowCounts], rules: &Rules) -> Vec<Spike> {
+fn spikes(windows: &[WindowCounts], rules: &Thresholds) -> Vec<Spike> {
     let mut found = Vec::new();
     if windows.len() < 3 {
         return found;
@@ -646,7 +646,7 @@ fn spikes(windows: &[WindowCounts], rules: &Rules) -> Vec<Spike> {
     found
 }
 
-fn oversized(events: &[EventSummary], rules: &Rules) -> Vec<Oversized> {
+fn oversized(events: &[EventTotals], rules: &Thresholds) -> Vec<Oversized> {
     let mut found: Vec<Oversized> = events
         .iter()
         .filter(|event| event.oversize > 0 && event.oversize as f64 / event.offered as f64 >= rules.oversize_min_share)
@@ -674,7 +674,7 @@ mod tests {
 
     #[test]
     fn high_cost_is_relative_unless_a_share_is_set() {
-        let event = |cost_kept: f64| EventSummary {
+        let event = |cost_kept: f64| EventTotals {
             name: String::new(),
             owner: String::new(),
             priority: None,
@@ -691,11 +691,11 @@ mod tests {
             cost_share: 0.0,
             uses: None,
         };
-        let events: Vec<EventSummary> = [0.0, 1.0, 2.0, 3.0, 4.0].into_iter().map(event).collect();
+        let events: Vec<EventTotals> = [0.0, 1.0, 2.0, 3.0, 4.0].into_iter().map(event).collect();
         let totals = Totals { cost_kept: 10.0, ..Totals::default() };
-        assert_eq!(high_cost_threshold(&events, &totals, &Rules::default()), 3.0);
-        let fixed = Rules { high_cost_min_share: Some(0.5), ..Rules::default() };
+        assert_eq!(high_cost_threshold(&events, &totals, &Thresholds::default()), 3.0);
+        let fixed = Thresholds { high_cost_min_share: Some(0.5), ..Thresholds::default() };
         assert_eq!(high_cost_threshold(&events, &totals, &fixed), 5.0);
-        assert_eq!(high_cost_threshold(&events[..1], &totals, &Rules::default()), f64::INFINITY);
+        assert_eq!(high_cost_threshold(&events[..1], &totals, &Thresholds::default()), f64::INFINITY);
     }
 }

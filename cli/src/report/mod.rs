@@ -23,7 +23,7 @@ use crate::validate::read_plan;
 use crate::Failure;
 use inputs::{read_counts, read_json, Prices, Usage};
 use metrics::{compute, ReportInputs};
-use rules::Rules;
+use rules::Thresholds;
 
 /// Arguments of `trackgate report`.
 #[derive(Args)]
@@ -70,13 +70,13 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         None => Prices::default(),
     };
     let usage: Option<Usage> = args.usage.as_deref().map(read_json).transpose()?;
-    let rules: Rules = match &args.rules {
+    let rules: Thresholds = match &args.rules {
         Some(path) => {
-            let rules: Rules = read_json(path)?;
+            let rules: Thresholds = read_json(path)?;
             rules.check(path)?;
             rules
         }
-        None => Rules::default(),
+        None => Thresholds::default(),
     };
     let evidence = match &args.evidence {
         Some(path) => Some(evidence::sentences(path, &read_json(path)?)?),

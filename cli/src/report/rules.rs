@@ -15,7 +15,7 @@ use crate::Failure;
 /// Thresholds of the candidate and anomaly rules. See `docs/report.md` for each.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Rules {
+pub struct Thresholds {
     /// An event is high-cost when its kept cost is at or above this percentile of the events'
     /// kept costs (0-100). Used when `high_cost_min_share` is not set.
     pub high_cost_percentile: f64,
@@ -43,9 +43,9 @@ pub struct Rules {
     pub confirm_days: u32,
 }
 
-impl Default for Rules {
+impl Default for Thresholds {
     fn default() -> Self {
-        Rules {
+        Thresholds {
             high_cost_percentile: 75.0,
             high_cost_min_share: None,
             retire_max_uses: 0,
@@ -69,7 +69,7 @@ pub fn downgraded(priority: Priority) -> Priority {
     }
 }
 
-impl Rules {
+impl Thresholds {
     /// Refuses thresholds outside their range, naming the field.
     pub fn check(&self, path: &Path) -> Result<(), Failure> {
         let problem =

@@ -32,8 +32,13 @@ use super::packed::{pack, unpack, unpack_id_decision, PACKED_STALE};
 use super::rules::{Rules, Tally};
 use super::{resolve_in, Engine, ResolveError, Snapshot, StaleEventId};
 
-/// Lanes one thread keeps at hand (one per engine it decides with; apps run one engine).
-pub const LANE_CACHE_ENTRIES: usize = 4;
+/// Lanes one thread keeps at hand (one per engine it decides with; apps run one engine). A
+/// tuning detail, not API.
+pub(crate) const LANE_CACHE_ENTRIES: usize = 4;
+
+// `core/tests/lanes.rs` overflows the cache with `LANE_OVERFLOW_ENGINES` (9) engines on one
+// thread; it must stay more than twice the cache for that test to evict on every call.
+const _: () = assert!(LANE_CACHE_ENTRIES * 2 < 9);
 
 /// Source of every rules generation. Starts at 1 and only counts up, so no generation is 0 (it
 /// would take 2^64 renewals to wrap) and none is handed out twice, across all engines.

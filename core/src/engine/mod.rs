@@ -27,7 +27,7 @@
 //! 112 bytes per event, registered lock-free in the engine's lane list); it lives as long as its
 //! thread's cache or a [`Decider`] holds it. `take_report` reads every registered lane and
 //! reports the growth since its last read, then forgets lanes no thread holds any more (after
-//! that final read). Thread-local caches hold at most [`LANE_CACHE_ENTRIES`] lanes; an idle
+//! that final read). Thread-local caches hold at most `LANE_CACHE_ENTRIES` (4) lanes; an idle
 //! thread keeps its lane's plan alive until it decides again or exits. Why this shape, and what
 //! each part measurably bought: `docs/performance.md`.
 
@@ -49,7 +49,7 @@ use crate::sampling::random_value_with_seed;
 use crate::unregistered::UnregisteredTable;
 
 pub use install_id::generate_install_id;
-pub use lane::{Decider, LANE_CACHE_ENTRIES};
+pub use lane::Decider;
 use lane::{GuardedClock, Lane, RulesGeneration};
 
 /// The longest unit id accepted, in bytes.

@@ -1,10 +1,15 @@
-//! Reading the few fields the filter needs from one NDJSON line, without building a document.
+//! Which members of an NDJSON line the filter reads, and reading them without building a document.
 //!
-//! Owns dotted field paths (`event.name`, `ctx.install_id`) and [`FieldScanner`], which walks a
-//! line with serde_json's borrowed deserializer: wanted members are captured (borrowed from the
-//! line unless they contain escapes), every other value is skipped with `IgnoredAny`, which still
-//! checks that it is well-formed JSON. No allocation happens for a line whose wanted strings have
-//! no escapes. Pure functions of the line; safe to share between threads.
+//! Owns the field configuration ([`FieldConfig`]: dotted [`FieldPath`]s such as `event.name` or
+//! `ctx.install_id` for the name and unit, and the [`SizeSource`]) and the scanner behind
+//! [`LineFilter`](crate::LineFilter), which walks a line with serde_json's borrowed deserializer:
+//! wanted members are captured (borrowed from the line unless they contain escapes), every other
+//! value is skipped with `IgnoredAny`, which still checks that it is well-formed JSON.
+//!
+//! Allocation: none for a line whose wanted strings have no escapes and whose unit is not an
+//! integer (the decimal text of an integer unit and an unescaped copy are the only per-line
+//! allocations; a malformed line allocates its message). Threading: pure functions of the line
+//! and the configuration; every type here is `Send + Sync`.
 //!
 //! Value rules (the Spark export applies the same ones, see `docs/etl.md`):
 //! - a missing member, a `null`, or a parent that is not an object reads as "absent";
@@ -17,6 +22,29 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A field configuration that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// A dotted path with an empty part (`a..b`, a leading or trailing dot, or nothing at all).
+    #[error("field path `{path}` has an empty segment; use names joined by dots, e.g. ctx.install_id")]
+    EmptySegment {
+        /// The path as given.
+        path: String,
+    },
+    /// A size source that is neither `line` nor `field:PATH`.
+    #[error("expected `line` or `field:PATH`, found `{text}`")]
+    SizeSource {
+        /// The text as given.
+        text: String,
+    },
+    /// Two of the name, unit and size paths are the same member.
+    #[error("the name, unit and size fields must be different members; {json_path} is read twice")]
+    SameMember {
+        /// The member, as `$.a.b`.
+        json_path: String,
+    },
+}
 
 /// Top-level members the filter writes into kept lines; input lines must not carry them.
 pub const RESERVED_MEMBERS: [&str; 2] = ["_tg_priority", "_tg_weight"];
@@ -35,14 +63,12 @@ impl FieldPath {
 }
 
 impl FromStr for FieldPath {
-    type Err = String;
+    type Err = FieldError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
         if segments.iter().any(String::is_empty) {
-            return Err(format!(
-                "field path `{text}` has an empty segment; use names joined by dots, e.g. ctx.install_id"
-            ));
+            return Err(FieldError::EmptySegment { path: text.to_owned() });
         }
         Ok(FieldPath { segments })
     }
@@ -51,6 +77,51 @@ impl FromStr for FieldPath {
 impl fmt::Display for FieldPath {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.segments.join("."))
+    }
+}
+
+/// Where the size compared with a plan's `max_bytes` comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SizeSource {
+    /// The line's byte length without its line ending (`\n` or `\r\n`): what Spark's
+    /// `octet_length(value)` gives for `spark.read.text`.
+    #[default]
+    Line,
+    /// A non-negative integer member of the event; a line without it is malformed.
+    Field(FieldPath),
+}
+
+impl FromStr for SizeSource {
+    type Err = FieldError;
+
+    /// `line`, or `field:PATH`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.strip_prefix("field:") {
+            Some(path) => Ok(SizeSource::Field(path.parse()?)),
+            None if text == "line" => Ok(SizeSource::Line),
+            None => Err(FieldError::SizeSource { text: text.to_owned() }),
+        }
+    }
+}
+
+/// Which members of a line the filter reads: the event name, the sampling unit and the size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldConfig {
+    /// The event name (default `event`); absent reads as the empty string (`invalid_name`).
+    pub name: FieldPath,
+    /// The sampling unit (default `unit_id`); absent reads as the empty string.
+    pub unit: FieldPath,
+    /// The event size (default: the line's length).
+    pub size: SizeSource,
+}
+
+impl Default for FieldConfig {
+    fn default() -> Self {
+        FieldConfig {
+            name: FieldPath { segments: vec!["event".to_owned()] },
+            unit: FieldPath { segments: vec!["unit_id".to_owned()] },
+            size: SizeSource::Line,
+        }
     }
 }
 
@@ -85,7 +156,7 @@ struct Node {
 }
 
 impl Node {
-    fn insert(nodes: &mut Vec<Node>, segments: &[String], target: Target, parent_path: &str) -> Result<(), String> {
+    fn insert(nodes: &mut Vec<Node>, segments: &[String], target: Target, parent_path: &str) -> Result<(), FieldError> {
         let (first, rest) = segments.split_first().expect("paths have at least one segment");
         let position = match nodes.iter().position(|node| *node.key == **first) {
             Some(position) => position,
@@ -102,7 +173,7 @@ impl Node {
         let node = &mut nodes[position];
         if rest.is_empty() {
             if node.target.is_some() {
-                return Err(format!("two options read the same field {}", node.json_path));
+                return Err(FieldError::SameMember { json_path: node.json_path.to_string() });
             }
             node.target = Some(target);
             Ok(())
@@ -115,7 +186,7 @@ impl Node {
 
 /// The wanted values of one line, borrowed from it where possible.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct ScannedLine<'line> {
+pub(crate) struct ScannedLine<'line> {
     /// The event name; `None` when absent.
     pub name: Option<Cow<'line, str>>,
     /// The unit id; `None` when absent.
@@ -137,24 +208,24 @@ pub struct LineProblem {
 
 /// Reads the name, unit and (optionally) size members of NDJSON lines.
 #[derive(Debug)]
-pub struct FieldScanner {
+pub(crate) struct FieldScanner {
     roots: Vec<Node>,
 }
 
 impl FieldScanner {
-    /// A scanner for these paths. Fails when two paths are the same member.
-    pub fn new(name: &FieldPath, unit: &FieldPath, size: Option<&FieldPath>) -> Result<Self, String> {
+    /// A scanner for these fields. Fails when two paths are the same member.
+    pub(crate) fn new(fields: &FieldConfig) -> Result<Self, FieldError> {
         let mut roots = Vec::new();
-        Node::insert(&mut roots, name.segments(), Target::Name, "$")?;
-        Node::insert(&mut roots, unit.segments(), Target::Unit, "$")?;
-        if let Some(size) = size {
+        Node::insert(&mut roots, fields.name.segments(), Target::Name, "$")?;
+        Node::insert(&mut roots, fields.unit.segments(), Target::Unit, "$")?;
+        if let SizeSource::Field(size) = &fields.size {
             Node::insert(&mut roots, size.segments(), Target::Size, "$")?;
         }
         Ok(FieldScanner { roots })
     }
 
     /// Checks that `line` is one JSON object and reads the wanted members.
-    pub fn scan<'line>(&self, line: &'line str) -> Result<ScannedLine<'line>, LineProblem> {
+    pub(crate) fn scan<'line>(&self, line: &'line str) -> Result<ScannedLine<'line>, LineProblem> {
         let mut scanned = ScannedLine::default();
         let mut deserializer = serde_json::Deserializer::from_str(line);
         let visitor = ObjectVisitor { nodes: &self.roots, scanned: &mut scanned, top_level: true };
@@ -333,8 +404,8 @@ mod tests {
     use super::*;
 
     fn scanner(name: &str, unit: &str, size: Option<&str>) -> FieldScanner {
-        let size = size.map(|path| path.parse().unwrap());
-        FieldScanner::new(&name.parse().unwrap(), &unit.parse().unwrap(), size.as_ref()).unwrap()
+        let size = size.map_or(SizeSource::Line, |path| SizeSource::Field(path.parse().unwrap()));
+        FieldScanner::new(&FieldConfig { name: name.parse().unwrap(), unit: unit.parse().unwrap(), size }).unwrap()
     }
 
     #[test]
@@ -396,6 +467,15 @@ mod tests {
         assert!("a..b".parse::<FieldPath>().is_err());
         assert!("".parse::<FieldPath>().is_err());
         let same: FieldPath = "event".parse().unwrap();
-        assert!(FieldScanner::new(&same, &same, None).is_err());
+        let clash = FieldConfig { name: same.clone(), unit: same, size: SizeSource::Line };
+        assert_eq!(FieldScanner::new(&clash).unwrap_err(), FieldError::SameMember { json_path: "$.event".to_owned() });
+    }
+
+    #[test]
+    fn size_sources_parse() {
+        assert!(matches!("line".parse::<SizeSource>(), Ok(SizeSource::Line)));
+        assert!(matches!("field:meta.bytes".parse::<SizeSource>(), Ok(SizeSource::Field(_))));
+        assert!("bytes".parse::<SizeSource>().is_err());
+        assert!("field:".parse::<SizeSource>().is_err());
     }
 }
