@@ -70,9 +70,7 @@ pub fn scheduled(next: Plan) -> ReleaseRecord {
 
 /// A drop report of one device window on `version`, ending at `end` (Unix seconds).
 pub fn report(version: u64, end: u64, p0_kept: u64, oversize: u64, unregistered: u64) -> DropReport {
-    let mut dropped = ReasonCounts::default();
-    dropped.oversize = oversize;
-    dropped.unregistered = unregistered;
+    let dropped = ReasonCounts { oversize, unregistered, ..ReasonCounts::default() };
     let checkout = EventReport {
         name: "checkout.completed".into(),
         kept: p0_kept,
