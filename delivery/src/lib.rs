@@ -57,6 +57,7 @@ pub mod fetcher;
 pub mod http;
 mod publish;
 pub mod random;
+pub mod rollout;
 pub mod store;
 mod verify;
 
@@ -71,6 +72,7 @@ pub use fetcher::{
 };
 pub use publish::{encode_plan, seal_plan, PublishError};
 pub use random::{RandomSource, SplitMix64};
+pub use rollout::{rollout_bucket, ROLLOUT_BUCKETS, ROLLOUT_BUCKET_HEADER};
 pub use store::{DeliveryState, DirectoryStorage, FetchState, Storage, Store, StoreError};
 pub use verify::{
     compile_checked, decode_plan, verify_envelope, Floor, Verified, VerifiedPlan, VerifyContext, VerifyError,
