@@ -55,6 +55,8 @@ enum Command {
     /// Validate, encode and sign a plan into an envelope devices accept.
     #[command(disable_version_flag = true)]
     Build(delivery::build::BuildArgs),
+    /// Add one signature to a format-2 envelope (co-signing) without changing what was signed.
+    Sign(delivery::sign::SignArgs),
     /// Show an envelope's header and plan summary; verify it with --pubkey (exit 1 if invalid).
     Inspect(delivery::inspect::InspectArgs),
     /// Show what changes between two plans (JSON or envelopes).
@@ -102,6 +104,7 @@ fn main() -> ExitCode {
         Command::Usage(args) => usage::run(&args),
         Command::Keygen(args) => delivery::keygen::run(&args),
         Command::Build(args) => delivery::build::run(&args),
+        Command::Sign(args) => delivery::sign::run(&args),
         Command::Inspect(args) => delivery::inspect::run(&args),
         Command::Diff(args) => delivery::diff::run(&args),
         Command::Serve(args) => delivery::serve::run(&args),

@@ -123,7 +123,7 @@ fn inspect_with_a_wrong_key_exits_1_with_the_reason() {
     build(&plan, &signing, 1, &envelope);
     let output = trackgate(&["inspect", path(&envelope), "--pubkey", path(&stranger)]);
     assert_exit(&output, 1);
-    assert!(text(&output).contains("signed by unknown key"), "{}", text(&output));
+    assert!(text(&output).contains("is by unknown key"), "{}", text(&output));
 }
 
 #[test]

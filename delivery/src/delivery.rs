@@ -23,8 +23,9 @@ use std::sync::Arc;
 use trackgate_core::plan::{Defaults, UnregisteredPolicy, PLAN_SCHEMA_VERSION};
 use trackgate_core::{Clock, CompiledPlan, Engine, EngineError, EngineOptions, Plan, Priority};
 
-use crate::envelope::{parse_envelope, Keyring};
+use crate::envelope::parse_envelope;
 use crate::fetcher::{FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError};
+use crate::keyring::Keyring;
 use crate::random::RandomSource;
 use crate::store::{DeliveryState, Store, StoreError};
 use crate::verify::{

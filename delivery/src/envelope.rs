@@ -1,28 +1,44 @@
-//! The signed plan envelope: its byte layout, parsing, signing, key ids and the [`Keyring`].
+//! The signed plan envelope: its byte layout (formats 1 and 2), parsing, the signed message,
+//! key ids, and sealing in format 1.
 //!
-//! The layout is normative in `docs/config-delivery.md`; the constants here are its single
-//! source. Parsing borrows the input and allocates only the two scope strings (at most 64
-//! bytes each); it never panics and names the byte offset and field of every problem. Signing
-//! is for publishers (the CLI and tests); apps only parse and verify.
+//! Format 1 carries one signature over the header and payload; format 2 carries up to
+//! [`MAX_SIGNATURES`] signatures, each over the same *signed digest* (SHA-256 of header and
+//! payload), so signers sign independently and adding a signature never changes what was
+//! signed (`crate::cosign`). The layout is normative in `docs/config-delivery.md`; the
+//! constants here are its single source. Parsing borrows the input and allocates only the two
+//! scope strings (at most 64 bytes each) and the list of signature entries (at most 16); it
+//! never panics and names the byte offset and field of every problem. Signing is for
+//! publishers (the CLI and tests); apps only parse and verify.
 //!
 //! Everything here is pure computation: no I/O, no threads, no global state.
 
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signature, VerifyingKey};
+
+pub use crate::seal::{seal_payload, EnvelopeFields, SealError};
 use sha2::{Digest, Sha256};
 
 /// The first eight bytes of every envelope.
 pub const MAGIC: [u8; 8] = *b"TGPLAN\0\0";
-/// The envelope format this build reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// Envelope format 1: one signature, its key id in the header.
+pub const FORMAT_VERSION_1: u16 = 1;
+/// Envelope format 2: a block of up to [`MAX_SIGNATURES`] signatures after the payload.
+pub const FORMAT_VERSION_2: u16 = 2;
+/// Most signatures a format-2 envelope may carry.
+pub const MAX_SIGNATURES: usize = 16;
+/// One format-2 signature entry: key id, then signature.
+pub const SIGNATURE_ENTRY_LENGTH: usize = KEY_ID_LENGTH + SIGNATURE_LENGTH;
 /// Algorithm id of Ed25519 (RFC 8032, verified strictly).
 pub const ALGORITHM_ED25519: u8 = 1;
 /// Payload schema: a `trackgate_core::Plan` (schema 1) encoded with postcard.
 pub const PAYLOAD_SCHEMA_POSTCARD_PLAN_V1: u16 = 1;
-/// Prefix of the signed message, so an envelope signature can never be mistaken for (or
-/// replayed as) a signature over anything else made with the same key.
+/// Prefix of the signed message of format 1, so an envelope signature can never be mistaken
+/// for (or replayed as) a signature over anything else made with the same key.
 pub const SIGNATURE_DOMAIN: &[u8] = b"trackgate-plan-envelope-v1\0";
+/// Prefix of the signed message of format 2 (followed by the 32-byte signed digest); distinct
+/// from format 1's, so a signature made for one format is never valid in the other.
+pub const SIGNATURE_DOMAIN_V2: &[u8] = b"trackgate-plan-envelope-v2\0";
 /// Length of an Ed25519 signature.
 pub const SIGNATURE_LENGTH: usize = 64;
 /// Bytes before the variable-length scope: magic up to and including the payload length.
@@ -92,81 +108,13 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     text.as_bytes().chunks(2).map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?)).collect()
 }
 
-/// Why a public key was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KeyError {
-    /// Not 32 bytes (64 hex digits).
-    #[error("a public key is 32 bytes (64 hex digits), got {0} bytes")]
-    WrongLength(usize),
-    /// Not hexadecimal text.
-    #[error("key text is not hexadecimal")]
-    NotHex,
-    /// Not a valid, non-weak Ed25519 point.
-    #[error("not a valid Ed25519 public key")]
-    InvalidPoint,
-    /// Two trusted keys share an id (practically impossible unless the same key is added twice).
-    #[error("key {0} is already in the keyring")]
-    Duplicate(KeyId),
-}
-
-/// The public keys an app trusts to sign its plans. Several at once during a key rotation.
-#[derive(Debug, Clone, Default)]
-pub struct Keyring {
-    keys: Vec<(KeyId, VerifyingKey)>,
-}
-
-impl Keyring {
-    /// An empty keyring (trusts nothing).
-    pub fn new() -> Keyring {
-        Keyring::default()
-    }
-
-    /// Trusts a raw 32-byte public key; returns its id.
-    pub fn add(&mut self, public_key: &[u8]) -> Result<KeyId, KeyError> {
-        let bytes: [u8; 32] = public_key.try_into().map_err(|_| KeyError::WrongLength(public_key.len()))?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::InvalidPoint)?;
-        if key.is_weak() {
-            return Err(KeyError::InvalidPoint);
-        }
-        let id = KeyId::of(&bytes);
-        if self.find(id).is_some() {
-            return Err(KeyError::Duplicate(id));
-        }
-        self.keys.push((id, key));
-        Ok(id)
-    }
-
-    /// Trusts a public key given as 64 hex digits (the `public.hex` file of `trackgate keygen`).
-    pub fn add_hex(&mut self, text: &str) -> Result<KeyId, KeyError> {
-        let bytes = from_hex(text).ok_or(KeyError::NotHex)?;
-        self.add(&bytes)
-    }
-
-    /// The trusted key with this id.
-    pub fn find(&self, id: KeyId) -> Option<&VerifyingKey> {
-        self.keys.iter().find(|(known, _)| *known == id).map(|(_, key)| key)
-    }
-
-    /// Ids of all trusted keys, in the order they were added.
-    pub fn ids(&self) -> impl Iterator<Item = KeyId> + '_ {
-        self.keys.iter().map(|(id, _)| *id)
-    }
-
-    /// Whether no key is trusted.
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-}
-
 /// The signed header fields of an envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvelopeHeader {
-    /// Envelope format version ([`FORMAT_VERSION`]).
+    /// Envelope format version ([`FORMAT_VERSION_1`] or [`FORMAT_VERSION_2`]).
     pub format_version: u16,
     /// Signature algorithm ([`ALGORITHM_ED25519`]).
     pub algorithm: u8,
-    /// Which trusted key signed it.
-    pub key_id: KeyId,
     /// The plan's version; strictly increasing per scope.
     pub config_version: u64,
     /// When it was signed, Unix seconds.
@@ -181,6 +129,26 @@ pub struct EnvelopeHeader {
     pub env: String,
 }
 
+/// One signature of an envelope, not yet verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignatureEntry {
+    /// The key that claims to have signed.
+    pub key_id: KeyId,
+    /// The Ed25519 signature.
+    pub signature: [u8; SIGNATURE_LENGTH],
+    /// Where the entry starts (format 2: its key id; format 1: the signature, the key id being
+    /// at byte 12).
+    pub offset: usize,
+}
+
+impl SignatureEntry {
+    /// Whether `key` made this signature over `message` ([`ParsedEnvelope::signed_message`];
+    /// strict RFC 8032 verification: no malleable signatures, no weak keys).
+    pub fn matches(&self, message: &[u8], key: &VerifyingKey) -> bool {
+        key.verify_strict(message, &Signature::from_bytes(&self.signature)).is_ok()
+    }
+}
+
 /// An envelope split into its parts; the payload is neither verified nor decoded yet.
 #[derive(Debug, Clone)]
 pub struct ParsedEnvelope<'bytes> {
@@ -190,10 +158,14 @@ pub struct ParsedEnvelope<'bytes> {
     pub header_length: usize,
     /// The payload bytes.
     pub payload: &'bytes [u8],
-    /// Header and payload: the bytes the signature covers (after [`SIGNATURE_DOMAIN`]).
+    /// Header and payload: the bytes the signatures cover (format 1: after
+    /// [`SIGNATURE_DOMAIN`]; format 2: through their SHA-256, the signed digest).
     pub signed_bytes: &'bytes [u8],
-    /// The signature.
-    pub signature: [u8; SIGNATURE_LENGTH],
+    /// The signatures, in envelope order; no key id appears twice. Format 1 has exactly one;
+    /// format 2 has 0 to [`MAX_SIGNATURES`] (0 only while co-signing: verification refuses it).
+    pub signatures: Vec<SignatureEntry>,
+    /// The whole envelope.
+    pub envelope: &'bytes [u8],
 }
 
 /// Why bytes are not a well-formed envelope. Offsets count from the envelope's first byte.
@@ -223,7 +195,7 @@ pub enum EnvelopeError {
     #[error("byte 0: not a trackgate plan envelope (bad magic)")]
     BadMagic,
     /// A format this build does not read.
-    #[error("byte {OFFSET_FORMAT}: envelope format version {0} is not supported (this build reads {FORMAT_VERSION})")]
+    #[error("byte {OFFSET_FORMAT}: envelope format version {0} is not supported (this build reads 1 and 2)")]
     UnsupportedFormat(u16),
     /// A signature algorithm this build does not know.
     #[error("byte {OFFSET_ALGORITHM}: signature algorithm {0} is not supported (1 = Ed25519)")]
@@ -248,6 +220,51 @@ pub enum EnvelopeError {
         offset: usize,
         /// What is wrong.
         problem: &'static str,
+    },
+    /// Format 2: bytes 12..20 (format 1's key id) are not zero; format 2 names its signers
+    /// in the signature block, so the signed header cannot depend on who signs.
+    #[error("byte {OFFSET_KEY_ID}: format 2 keeps bytes 12..20 zero (key ids are in the signature block)")]
+    KeyIdFieldNotZero,
+    /// Format 2: more signatures than [`MAX_SIGNATURES`].
+    #[error("byte {offset}: {count} signatures; at most {MAX_SIGNATURES} are accepted")]
+    TooManySignatures {
+        /// The count byte.
+        count: usize,
+        /// Where the count byte is.
+        offset: usize,
+    },
+    /// Format 2: the envelope ends inside a signature entry.
+    #[error("envelope truncated at byte {length}: signature {index} needs bytes {offset}..{end}")]
+    SignatureTruncated {
+        /// Which entry (from 0).
+        index: usize,
+        /// Where it starts.
+        offset: usize,
+        /// Where it would end.
+        end: usize,
+        /// Bytes present.
+        length: usize,
+    },
+    /// Format 2: the same key signs twice (one key counts once, so a second entry can only be
+    /// an attempt to count it twice).
+    #[error("byte {offset}: signature {index} is by key {key_id}, which already signed as signature {first}")]
+    DuplicateSignature {
+        /// The key.
+        key_id: KeyId,
+        /// The repeated entry.
+        index: usize,
+        /// Its first entry.
+        first: usize,
+        /// Where the repeated entry starts.
+        offset: usize,
+    },
+    /// Format 2: bytes after the last signature entry.
+    #[error("byte {offset}: {count} byte(s) after the last signature")]
+    TrailingBytes {
+        /// Where they start.
+        offset: usize,
+        /// How many.
+        count: usize,
     },
     /// The declared payload length does not match the bytes that follow the header.
     #[error(
@@ -318,7 +335,7 @@ pub fn parse_envelope(bytes: &[u8], max_bytes: usize) -> Result<ParsedEnvelope<'
         return Err(EnvelopeError::BadMagic);
     }
     let format_version = reader.u16(OFFSET_FORMAT, "format_version")?;
-    if format_version != FORMAT_VERSION {
+    if format_version != FORMAT_VERSION_1 && format_version != FORMAT_VERSION_2 {
         return Err(EnvelopeError::UnsupportedFormat(format_version));
     }
     let algorithm = reader.array::<1>(OFFSET_ALGORITHM, "algorithm")?[0];
@@ -330,6 +347,9 @@ pub fn parse_envelope(bytes: &[u8], max_bytes: usize) -> Result<ParsedEnvelope<'
         return Err(EnvelopeError::ReservedFlags(flags));
     }
     let key_id = KeyId(reader.array(OFFSET_KEY_ID, "key_id")?);
+    if format_version == FORMAT_VERSION_2 && key_id.0 != [0; KEY_ID_LENGTH] {
+        return Err(EnvelopeError::KeyIdFieldNotZero);
+    }
     let config_version = reader.u64(OFFSET_CONFIG_VERSION, "config_version")?;
     let issued_at = reader.u64(OFFSET_ISSUED_AT, "issued_at")?;
     let expires_at = reader.u64(OFFSET_EXPIRES_AT, "expires_at")?;
@@ -340,21 +360,15 @@ pub fn parse_envelope(bytes: &[u8], max_bytes: usize) -> Result<ParsedEnvelope<'
     let declared = reader.u32(OFFSET_PAYLOAD_LENGTH, "payload_length")?;
     let (app, env_offset) = reader.scope(FIXED_HEADER_LENGTH, "app")?;
     let (env, header_length) = reader.scope(env_offset, "env")?;
-    let actual = bytes.len().saturating_sub(header_length).saturating_sub(SIGNATURE_LENGTH);
-    if bytes.len() < header_length + SIGNATURE_LENGTH {
-        let end = header_length + SIGNATURE_LENGTH;
-        return Err(EnvelopeError::Truncated { field: "signature", offset: header_length, end, length: bytes.len() });
-    }
-    if u64::from(declared) != actual as u64 {
-        return Err(EnvelopeError::PayloadLengthMismatch { declared: u64::from(declared), actual });
-    }
-    let signed_length = header_length + actual;
-    let signature = reader.array(signed_length, "signature")?;
+    let (signed_length, signatures) = if format_version == FORMAT_VERSION_1 {
+        signature_v1(&reader, header_length, declared, key_id)?
+    } else {
+        signature_block(&reader, header_length, declared)?
+    };
     Ok(ParsedEnvelope {
         header: EnvelopeHeader {
             format_version,
             algorithm,
-            key_id,
             config_version,
             issued_at,
             expires_at,
@@ -365,90 +379,120 @@ pub fn parse_envelope(bytes: &[u8], max_bytes: usize) -> Result<ParsedEnvelope<'
         header_length,
         payload: &bytes[header_length..signed_length],
         signed_bytes: &bytes[..signed_length],
-        signature,
+        signatures,
+        envelope: bytes,
     })
 }
 
-impl ParsedEnvelope<'_> {
-    /// Whether `key` made the signature (strict RFC 8032 verification: no malleable
-    /// signatures, no weak keys).
-    pub fn signature_is_valid(&self, key: &VerifyingKey) -> bool {
-        let signature = Signature::from_bytes(&self.signature);
-        let mut message = Vec::with_capacity(SIGNATURE_DOMAIN.len() + self.signed_bytes.len());
-        message.extend_from_slice(SIGNATURE_DOMAIN);
-        message.extend_from_slice(self.signed_bytes);
-        key.verify_strict(&message, &signature).is_ok()
+/// Format 1: the payload runs to 64 bytes before the end; then the one signature. Returns the
+/// end of the signed bytes and the signature.
+fn signature_v1(
+    reader: &Reader<'_>,
+    header_length: usize,
+    declared: u32,
+    key_id: KeyId,
+) -> Result<(usize, Vec<SignatureEntry>), EnvelopeError> {
+    let length = reader.bytes.len();
+    let actual = length.saturating_sub(header_length).saturating_sub(SIGNATURE_LENGTH);
+    if length < header_length + SIGNATURE_LENGTH {
+        let end = header_length + SIGNATURE_LENGTH;
+        return Err(EnvelopeError::Truncated { field: "signature", offset: header_length, end, length });
     }
+    if u64::from(declared) != actual as u64 {
+        return Err(EnvelopeError::PayloadLengthMismatch { declared: u64::from(declared), actual });
+    }
+    let signed_length = header_length + actual;
+    let signature = reader.array(signed_length, "signature")?;
+    Ok((signed_length, vec![SignatureEntry { key_id, signature, offset: signed_length }]))
 }
 
-/// What a publisher puts in an envelope header (the key id comes from the signing key).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvelopeFields {
-    /// The plan version.
-    pub config_version: u64,
-    /// Signing time, Unix seconds.
-    pub issued_at: u64,
-    /// Expiry, Unix seconds; must be after `issued_at`.
-    pub expires_at: u64,
-    /// Payload encoding ([`PAYLOAD_SCHEMA_POSTCARD_PLAN_V1`]).
-    pub payload_schema: u16,
-    /// Application.
-    pub app: String,
-    /// Environment.
-    pub env: String,
+/// Format 2: the payload has its declared length; then a count byte and that many entries of
+/// key id and signature, ending the envelope. Returns the end of the signed bytes and the
+/// entries.
+fn signature_block(
+    reader: &Reader<'_>,
+    header_length: usize,
+    declared: u32,
+) -> Result<(usize, Vec<SignatureEntry>), EnvelopeError> {
+    let length = reader.bytes.len();
+    // A u32 fits a usize on every target this builds for (32 and 64 bits).
+    let payload_length = usize::try_from(declared).unwrap_or(usize::MAX);
+    let signed_length = reader.take(header_length, payload_length, "payload")?.len() + header_length;
+    let count = usize::from(reader.take(signed_length, 1, "signature_count")?[0]);
+    if count > MAX_SIGNATURES {
+        return Err(EnvelopeError::TooManySignatures { count, offset: signed_length });
+    }
+    let mut signatures: Vec<SignatureEntry> = Vec::with_capacity(count);
+    for index in 0..count {
+        let offset = signed_length + 1 + index * SIGNATURE_ENTRY_LENGTH;
+        let end = offset + SIGNATURE_ENTRY_LENGTH;
+        if length < end {
+            return Err(EnvelopeError::SignatureTruncated { index, offset, end, length });
+        }
+        let key_id = KeyId(reader.array(offset, "key_id")?);
+        if let Some(first) = signatures.iter().position(|entry| entry.key_id == key_id) {
+            return Err(EnvelopeError::DuplicateSignature { key_id, index, first, offset });
+        }
+        let signature = reader.array(offset + KEY_ID_LENGTH, "signature")?;
+        signatures.push(SignatureEntry { key_id, signature, offset });
+    }
+    let end = signed_length + 1 + count * SIGNATURE_ENTRY_LENGTH;
+    if length > end {
+        return Err(EnvelopeError::TrailingBytes { offset: end, count: length - end });
+    }
+    Ok((signed_length, signatures))
 }
 
-/// Why an envelope could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SealError {
-    /// `app` or `env` is empty or longer than 64 bytes.
-    #[error("scope field `{0}` must be 1 to 64 bytes")]
-    BadScope(&'static str),
-    /// The payload does not fit the 32-bit length field.
-    #[error("payload of {0} bytes is larger than 4 GiB")]
-    PayloadTooLarge(usize),
-    /// `expires_at` is not after `issued_at`.
-    #[error("expires_at must be after issued_at")]
-    ExpiresBeforeIssued,
-}
+impl ParsedEnvelope<'_> {
+    /// SHA-256 of the header and payload: what every format-2 signature signs (after
+    /// [`SIGNATURE_DOMAIN_V2`]); the release's plan digest reviewers approve.
+    pub fn signed_digest(&self) -> [u8; 32] {
+        Sha256::digest(self.signed_bytes).into()
+    }
 
-/// Builds and signs an envelope around `payload`. Does not look inside the payload: use
-/// [`crate::seal_plan`] for plans; this form exists for tools and for tests that need
-/// deliberately bad payloads under a good signature.
-pub fn seal_payload(fields: &EnvelopeFields, payload: &[u8], key: &SigningKey) -> Result<Vec<u8>, SealError> {
-    for (name, value) in [("app", &fields.app), ("env", &fields.env)] {
-        if value.is_empty() || value.len() > MAX_SCOPE_BYTES {
-            return Err(SealError::BadScope(name));
+    /// The message each signature must verify over: format 1, [`SIGNATURE_DOMAIN`] and the
+    /// signed bytes; format 2, [`signed_message_v2`] of the signed digest. Compute it once and
+    /// check every [`SignatureEntry`] against it.
+    pub fn signed_message(&self) -> Vec<u8> {
+        if self.header.format_version == FORMAT_VERSION_1 {
+            let mut message = Vec::with_capacity(SIGNATURE_DOMAIN.len() + self.signed_bytes.len());
+            message.extend_from_slice(SIGNATURE_DOMAIN);
+            message.extend_from_slice(self.signed_bytes);
+            message
+        } else {
+            signed_message_v2(&self.signed_digest()).to_vec()
         }
     }
-    if fields.expires_at <= fields.issued_at {
-        return Err(SealError::ExpiresBeforeIssued);
+
+    /// Whether `key` made signature `index` (false if there is no such entry). For one check;
+    /// to check several, reuse [`ParsedEnvelope::signed_message`].
+    pub fn signature_is_valid(&self, index: usize, key: &VerifyingKey) -> bool {
+        self.signatures.get(index).is_some_and(|entry| entry.matches(&self.signed_message(), key))
     }
-    let payload_length = u32::try_from(payload.len()).map_err(|_| SealError::PayloadTooLarge(payload.len()))?;
-    let key_id = KeyId::of(key.verifying_key().as_bytes());
-    let mut bytes = Vec::with_capacity(
-        FIXED_HEADER_LENGTH + 2 + fields.app.len() + fields.env.len() + payload.len() + SIGNATURE_LENGTH,
-    );
-    bytes.extend_from_slice(&MAGIC);
-    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    bytes.push(ALGORITHM_ED25519);
-    bytes.push(0);
-    bytes.extend_from_slice(&key_id.0);
-    bytes.extend_from_slice(&fields.config_version.to_le_bytes());
-    bytes.extend_from_slice(&fields.issued_at.to_le_bytes());
-    bytes.extend_from_slice(&fields.expires_at.to_le_bytes());
-    bytes.extend_from_slice(&fields.payload_schema.to_le_bytes());
-    bytes.extend_from_slice(&payload_length.to_le_bytes());
-    for value in [&fields.app, &fields.env] {
-        bytes.push(value.len() as u8);
-        bytes.extend_from_slice(value.as_bytes());
+
+    /// What names this plan's content for the anti-rollback floor: format 1, the SHA-256 of the
+    /// whole envelope (as before format 2 existed, so stored floors stay valid); format 2, the
+    /// signed digest, so the same content with another set of signatures is the same plan and
+    /// never mistaken for equivocation.
+    pub fn content_digest(&self) -> [u8; 32] {
+        if self.header.format_version == FORMAT_VERSION_1 {
+            envelope_digest(self.envelope)
+        } else {
+            self.signed_digest()
+        }
     }
-    bytes.extend_from_slice(payload);
-    let mut message = Vec::with_capacity(SIGNATURE_DOMAIN.len() + bytes.len());
-    message.extend_from_slice(SIGNATURE_DOMAIN);
-    message.extend_from_slice(&bytes);
-    bytes.extend_from_slice(&key.sign(&message).to_bytes());
-    Ok(bytes)
+}
+
+/// Length of a format-2 signed message: the domain string and the 32-byte digest.
+pub const SIGNED_MESSAGE_V2_LENGTH: usize = SIGNATURE_DOMAIN_V2.len() + 32;
+
+/// The message a format-2 signature signs: [`SIGNATURE_DOMAIN_V2`] then the signed digest. A
+/// reviewer can sign it knowing only the digest (`crate::cosign::sign_digest`).
+pub fn signed_message_v2(signed_digest: &[u8; 32]) -> [u8; SIGNED_MESSAGE_V2_LENGTH] {
+    let mut message = [0u8; SIGNED_MESSAGE_V2_LENGTH];
+    message[..SIGNATURE_DOMAIN_V2.len()].copy_from_slice(SIGNATURE_DOMAIN_V2);
+    message[SIGNATURE_DOMAIN_V2.len()..].copy_from_slice(signed_digest);
+    message
 }
 
 /// SHA-256 of an envelope's bytes: how the store and the anti-rollback floor name a plan.
@@ -460,45 +504,10 @@ pub fn envelope_digest(bytes: &[u8]) -> [u8; 32] {
 mod tests {
     use super::*;
 
-    fn fields() -> EnvelopeFields {
-        EnvelopeFields {
-            config_version: 7,
-            issued_at: 1_000,
-            expires_at: 2_000,
-            payload_schema: PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,
-            app: "shop".into(),
-            env: "prod".into(),
-        }
-    }
-
-    #[test]
-    fn sealed_envelopes_parse_back_and_verify() {
-        let key = SigningKey::from_bytes(&[7; 32]);
-        let bytes = seal_payload(&fields(), b"payload", &key).expect("seals");
-        let parsed = parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).expect("parses");
-        assert_eq!(parsed.header.config_version, 7);
-        assert_eq!(parsed.header.app, "shop");
-        assert_eq!(parsed.header.key_id, KeyId::of(key.verifying_key().as_bytes()));
-        assert_eq!(parsed.payload, b"payload");
-        assert_eq!(parsed.header_length, FIXED_HEADER_LENGTH + 2 + 8);
-        assert!(parsed.signature_is_valid(&key.verifying_key()));
-        assert!(!parsed.signature_is_valid(&SigningKey::from_bytes(&[8; 32]).verifying_key()));
-    }
-
     #[test]
     fn hex_round_trips() {
         assert_eq!(from_hex(&to_hex(&[0, 1, 0xab, 0xff])), Some(vec![0, 1, 0xab, 0xff]));
         assert_eq!(from_hex("0g"), None);
         assert_eq!(from_hex("abc"), None);
-    }
-
-    #[test]
-    fn keyring_refuses_duplicates_and_bad_lengths() {
-        let key = SigningKey::from_bytes(&[7; 32]).verifying_key();
-        let mut keyring = Keyring::new();
-        let id = keyring.add(key.as_bytes()).expect("adds");
-        assert_eq!(keyring.add(key.as_bytes()), Err(KeyError::Duplicate(id)));
-        assert_eq!(keyring.add(&[1; 31]), Err(KeyError::WrongLength(31)));
-        assert!(keyring.find(id).is_some());
     }
 }

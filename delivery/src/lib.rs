@@ -5,12 +5,15 @@
 //! and nobody can push a plan they did not sign. The normative specification is
 //! `docs/config-delivery.md`.
 //!
-//! - [`envelope`]: the signed binary envelope, key ids and the [`Keyring`];
-//! - [`verify_envelope`]: every check, cheapest first, one [`VerifyError`] variant each;
+//! - [`envelope`]: the signed binary envelope (formats 1 and 2) and key ids;
+//! - [`Keyring`]: trusted keys with roles, per-role thresholds and revocations;
+//! - [`seal`]: sealing envelopes and co-signing ([`add_signature`]);
+//! - [`verify_envelope`]: every check, cheapest first, one [`VerifyError`] variant each
+//!   ([`verify_signatures`] for the signature policy alone);
 //! - [`Store`]: the crash-safe on-device cache over a [`Storage`];
 //! - [`Fetcher`]: the sans-IO fetch schedule, driving a host [`Transport`];
 //! - [`Delivery`]: startup order, offers, fetches and [`Status`];
-//! - [`seal_plan`]: the publisher's side.
+//! - [`seal_plan`], [`seal_plan_v2`]: the publisher's side.
 //!
 //! The default build does no networking of its own and links no HTTP client, async runtime or
 //! regex engine; the `http` feature adds [`http::UreqTransport`] for tools and tests, and the
@@ -55,10 +58,13 @@ pub mod envelope;
 pub mod fetcher;
 #[cfg(feature = "http")]
 pub mod http;
+pub mod keyring;
 mod publish;
 pub mod random;
 pub mod rollout;
+pub mod seal;
 pub mod store;
+mod threshold;
 mod verify;
 
 pub use delivery::{
@@ -66,14 +72,17 @@ pub use delivery::{
     PlanSource, StartError, Status,
 };
 pub use ed25519_dalek::{SigningKey, VerifyingKey};
-pub use envelope::{parse_envelope, EnvelopeError, EnvelopeHeader, KeyId, Keyring, ParsedEnvelope};
+pub use envelope::{parse_envelope, EnvelopeError, EnvelopeHeader, KeyId, ParsedEnvelope, SignatureEntry};
 pub use fetcher::{
     FetchError, Fetcher, HttpRequest, HttpResponse, Reply, Schedule, Transport, TransportError, TransportErrorKind,
 };
-pub use publish::{encode_plan, seal_plan, PublishError};
+pub use keyring::{KeyError, Keyring};
+pub use publish::{encode_plan, seal_plan, seal_plan_v2, PublishError};
 pub use random::{RandomSource, SplitMix64};
 pub use rollout::{rollout_bucket, ROLLOUT_BUCKETS, ROLLOUT_BUCKET_HEADER};
+pub use seal::{add_signature, attach_signature, sign_digest, CosignError};
 pub use store::{DeliveryState, DirectoryStorage, FetchState, Storage, Store, StoreError};
+pub use threshold::verify_signatures;
 pub use verify::{
     compile_checked, decode_plan, verify_envelope, Floor, Verified, VerifiedPlan, VerifyContext, VerifyError,
     VerifyPolicy,

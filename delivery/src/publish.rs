@@ -5,7 +5,8 @@
 use ed25519_dalek::SigningKey;
 use trackgate_core::{Diagnostic, Plan};
 
-use crate::envelope::{seal_payload, EnvelopeFields, SealError, PAYLOAD_SCHEMA_POSTCARD_PLAN_V1};
+use crate::envelope::PAYLOAD_SCHEMA_POSTCARD_PLAN_V1;
+use crate::seal::{seal_payload, seal_payload_v2, EnvelopeFields, SealError};
 
 /// Why a plan could not be sealed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,19 +25,36 @@ pub fn encode_plan(plan: &Plan) -> Vec<u8> {
     postcard::to_allocvec(plan).unwrap_or_default()
 }
 
-/// Validates `plan` and signs it for its own app, env and version.
+/// Validates `plan` and signs it in format 1 (one signature, readable by every release) for
+/// its own app, env and version.
 pub fn seal_plan(plan: &Plan, key: &SigningKey, issued_at: u64, expires_at: u64) -> Result<Vec<u8>, PublishError> {
+    let fields = checked_fields(plan, issued_at, expires_at)?;
+    Ok(seal_payload(&fields, &encode_plan(plan), key)?)
+}
+
+/// Validates `plan` and seals it in format 2, signed by each of `keys` (none: unsigned, for
+/// co-signing with [`crate::add_signature`]). Only releases that read format 2 accept it.
+pub fn seal_plan_v2(
+    plan: &Plan,
+    keys: &[&SigningKey],
+    issued_at: u64,
+    expires_at: u64,
+) -> Result<Vec<u8>, PublishError> {
+    let fields = checked_fields(plan, issued_at, expires_at)?;
+    Ok(seal_payload_v2(&fields, &encode_plan(plan), keys)?)
+}
+
+fn checked_fields(plan: &Plan, issued_at: u64, expires_at: u64) -> Result<EnvelopeFields, PublishError> {
     let problems = plan.check();
     if problems.iter().any(Diagnostic::is_error) {
         return Err(PublishError::InvalidPlan(problems));
     }
-    let fields = EnvelopeFields {
+    Ok(EnvelopeFields {
         config_version: plan.version,
         issued_at,
         expires_at,
         payload_schema: PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,
         app: plan.app.clone(),
         env: plan.env.clone(),
-    };
-    Ok(seal_payload(&fields, &encode_plan(plan), key)?)
+    })
 }

@@ -1,7 +1,7 @@
 //! Verification of a signed plan envelope, cheapest check first, one typed error per failure.
 //!
-//! Order (normative, `docs/config-delivery.md`): size cap, header parse, key id known,
-//! signature, scope, anti-rollback floor (equivocation told apart), expiry and issue time,
+//! Order (normative, `docs/config-delivery.md`): size cap, header parse, signatures against
+//! the keyring's policy (`crate::threshold`), scope, anti-rollback floor (equivocation told apart), expiry and issue time,
 //! payload decode (length-limited, exact consumption), header/payload agreement, semantic
 //! validation and compilation. Persisting and installing are the caller's next steps
 //! ([`crate::Delivery`]); nothing here has side effects.
@@ -12,9 +12,10 @@
 use trackgate_core::{CompileError, CompiledPlan, Diagnostic, Plan};
 
 use crate::envelope::{
-    envelope_digest, parse_envelope, EnvelopeError, EnvelopeHeader, KeyId, Keyring, DEFAULT_MAX_ENVELOPE_BYTES,
-    PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,
+    parse_envelope, EnvelopeError, EnvelopeHeader, KeyId, DEFAULT_MAX_ENVELOPE_BYTES, PAYLOAD_SCHEMA_POSTCARD_PLAN_V1,
 };
+use crate::keyring::Keyring;
+use crate::threshold::verify_signatures;
 
 /// Limits and tolerances of verification.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +44,8 @@ impl Default for VerifyPolicy {
 pub struct Floor {
     /// Its version.
     pub version: u64,
-    /// SHA-256 of its envelope bytes.
+    /// Its content digest ([`crate::ParsedEnvelope::content_digest`]: format 1, SHA-256 of
+    /// the envelope bytes; format 2, the signed digest).
     pub digest: [u8; 32],
 }
 
@@ -73,8 +75,10 @@ pub struct VerifyContext<'context> {
 pub struct VerifiedPlan {
     /// Its header.
     pub header: EnvelopeHeader,
-    /// SHA-256 of the envelope.
+    /// Its content digest (what the anti-rollback floor records).
     pub digest: [u8; 32],
+    /// The keys whose signatures counted, in envelope order.
+    pub signers: Vec<KeyId>,
     /// The decoded plan.
     pub plan: Plan,
     /// The plan compiled for the engine.
@@ -99,12 +103,54 @@ pub enum VerifyError {
     /// Size cap, header parse or length checks failed.
     #[error("malformed envelope: {0}")]
     Malformed(#[from] EnvelopeError),
-    /// The signing key is not in the keyring.
-    #[error("byte 12: signed by unknown key {0}")]
-    UnknownKey(KeyId),
-    /// The signature does not match the bytes.
-    #[error("signature by key {0} does not match the envelope (forged or corrupted)")]
-    BadSignature(KeyId),
+    /// No trusted key signed, and this signature is by a key the keyring does not hold.
+    #[error("byte {offset}: signature {index} is by unknown key {key_id}, and no trusted key signed")]
+    UnknownKey {
+        /// The first unknown key.
+        key_id: KeyId,
+        /// Its signature's index.
+        index: usize,
+        /// Where its entry starts.
+        offset: usize,
+    },
+    /// A trusted key's signature does not match the signed bytes.
+    #[error("byte {offset}: signature {index} by key {key_id} does not match the envelope (forged or corrupted)")]
+    BadSignature {
+        /// The key it claims.
+        key_id: KeyId,
+        /// The signature's index.
+        index: usize,
+        /// Where its entry starts.
+        offset: usize,
+    },
+    /// The policy is not met, and a revoked key signed where a trusted one was needed.
+    #[error(
+        "byte {offset}: signature {index} is by revoked key {key_id}{}, which never counts; not enough other keys signed",
+        role.as_deref().map(|role| format!(" (role `{role}`)")).unwrap_or_default()
+    )]
+    RevokedKey {
+        /// The revoked key.
+        key_id: KeyId,
+        /// Its signature's index.
+        index: usize,
+        /// Where its entry starts.
+        offset: usize,
+        /// Its role, if the keyring still holds it.
+        role: Option<String>,
+    },
+    /// Fewer distinct trusted keys signed than the policy requires.
+    #[error(
+        "not enough signatures{}: have {have} of {need}",
+        role.as_deref().map(|role| format!(" for role `{role}`")).unwrap_or_else(|| " by a trusted key".into())
+    )]
+    NotEnoughSignatures {
+        /// The role short of signatures; `None` under the legacy policy (any one trusted key).
+        role: Option<String>,
+        /// Distinct trusted, unrevoked keys of the role that signed validly.
+        have: usize,
+        /// The threshold.
+        need: usize,
+    },
     /// Signed for another app or environment.
     #[error("byte 50: plan is for {app}/{env}, this device runs {expected_app}/{expected_env}")]
     WrongScope {
@@ -203,9 +249,12 @@ impl VerifyError {
     pub fn kind(&self) -> &'static str {
         match self {
             VerifyError::Malformed(EnvelopeError::TooLarge { .. }) => "too_large",
+            VerifyError::Malformed(EnvelopeError::DuplicateSignature { .. }) => "duplicate_key",
             VerifyError::Malformed(_) => "malformed",
-            VerifyError::UnknownKey(_) => "unknown_key",
-            VerifyError::BadSignature(_) => "bad_signature",
+            VerifyError::UnknownKey { .. } => "unknown_key",
+            VerifyError::BadSignature { .. } => "bad_signature",
+            VerifyError::RevokedKey { .. } => "revoked_key",
+            VerifyError::NotEnoughSignatures { .. } => "not_enough_signatures",
             VerifyError::WrongScope { .. } => "wrong_scope",
             VerifyError::Rollback { .. } => "rollback",
             VerifyError::Equivocation { .. } => "equivocation",
@@ -225,12 +274,9 @@ impl VerifyError {
 pub fn verify_envelope(bytes: &[u8], context: &VerifyContext<'_>) -> Result<Verified, VerifyError> {
     let envelope = parse_envelope(bytes, context.policy.max_envelope_bytes)?;
     let header = &envelope.header;
-    let key = context.keyring.find(header.key_id).ok_or(VerifyError::UnknownKey(header.key_id))?;
-    if !envelope.signature_is_valid(key) {
-        return Err(VerifyError::BadSignature(header.key_id));
-    }
+    let signers = verify_signatures(&envelope, context.keyring)?;
     check_scope(header, context)?;
-    let digest = envelope_digest(bytes);
+    let digest = envelope.content_digest();
     if let Some(floor) = context.floor {
         if header.config_version < floor.version {
             return Err(VerifyError::Rollback { version: header.config_version, floor: floor.version });
@@ -252,7 +298,7 @@ pub fn verify_envelope(bytes: &[u8], context: &VerifyContext<'_>) -> Result<Veri
     let plan = decode_plan(envelope.payload, envelope.header_length)?;
     check_agreement(header, &plan)?;
     let compiled = compile_checked(&plan)?;
-    Ok(Verified::New(Box::new(VerifiedPlan { header: envelope.header, digest, plan, compiled })))
+    Ok(Verified::New(Box::new(VerifiedPlan { header: envelope.header, digest, signers, plan, compiled })))
 }
 
 fn check_scope(header: &EnvelopeHeader, context: &VerifyContext<'_>) -> Result<(), VerifyError> {

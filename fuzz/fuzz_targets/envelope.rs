@@ -30,7 +30,9 @@ fuzz_target!(|bytes: &[u8]| {
         assert!(plan.plan.is_valid());
     }
     if let Ok(envelope) = parse_envelope(bytes, DEFAULT_MAX_ENVELOPE_BYTES) {
-        assert_eq!(envelope.header_length + envelope.payload.len() + 64, bytes.len());
+        // Format 1: one signature after the payload; format 2: a count byte and 72-byte entries.
+        let block = if envelope.header.format_version == 1 { 64 } else { 1 + 72 * envelope.signatures.len() };
+        assert_eq!(envelope.header_length + envelope.payload.len() + block, bytes.len());
         if let Ok(plan) = decode_plan(envelope.payload, envelope.header_length) {
             let _ = compile_checked(&plan);
         }

@@ -17,7 +17,7 @@ use trackgate_delivery::{
     Delivery, DeliveryConfig, DirectoryStorage, FailPolicy, FetchOutcome, Schedule, SplitMix64, Store, VerifyPolicy,
 };
 
-use super::{format_time, read_keyring, unix_now};
+use super::{format_time, read_trust, unix_now};
 use crate::files::{read_capped, ENVELOPE_CAP};
 use crate::Failure;
 
@@ -28,9 +28,14 @@ pub struct FetchArgs {
     /// or the server's base URL with `--app` and `--env` (e.g. `http://127.0.0.1:8080 --app shop
     /// --env prod`).
     url: String,
-    /// Trusted public key files (`public.key` or `public.hex` from `trackgate keygen`).
-    #[arg(long = "pubkey", required = true)]
+    /// Trusted public key files (`public.key` or `public.hex` from `trackgate keygen`); any one
+    /// key's signature suffices.
+    #[arg(long = "pubkey", required_unless_present = "keyring")]
     public_keys: Vec<PathBuf>,
+    /// A keyring file instead of `--pubkey`: keys with roles, per-role thresholds, revoked keys
+    /// (JSON, docs/config-delivery.md). Example: `--keyring keyring.json`.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
     /// The device's store directory (created if missing).
     #[arg(long)]
     store: PathBuf,
@@ -88,7 +93,8 @@ pub fn run(args: &FetchArgs) -> Result<(), Failure> {
     let config = DeliveryConfig {
         app,
         env,
-        keyring: read_keyring(&args.public_keys)?,
+        // clap requires one of the two, so there is always a keyring here.
+        keyring: read_trust(&args.public_keys, args.keyring.as_deref())?.unwrap_or_default(),
         verify: VerifyPolicy::default(),
         fail_policy: FailPolicy::KeepAll,
         schedule,

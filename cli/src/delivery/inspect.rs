@@ -8,11 +8,11 @@ use trackgate_core::plan::{EventStatus, UnregisteredPolicy};
 use trackgate_core::{Plan, Priority};
 use trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES;
 use trackgate_delivery::{
-    compile_checked, decode_plan, parse_envelope, verify_envelope, EnvelopeHeader, Verified, VerifyContext,
+    compile_checked, decode_plan, parse_envelope, verify_envelope, Keyring, ParsedEnvelope, Verified, VerifyContext,
     VerifyPolicy,
 };
 
-use super::{format_time, read_keyring, unix_now};
+use super::{format_time, read_trust, unix_now};
 use crate::files::{read_capped, ENVELOPE_CAP};
 use crate::Failure;
 
@@ -26,16 +26,20 @@ pub struct InspectArgs {
     /// cap are refused unread. Example: `trackgate inspect plan-8.tgplan --pubkey keys/public.key`.
     #[arg(long = "pubkey")]
     public_keys: Vec<PathBuf>,
+    /// A keyring file (JSON: keys with roles, thresholds, revoked keys; see
+    /// docs/config-delivery.md) to verify against instead of `--pubkey` files.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
 }
 
 /// Runs `trackgate inspect`.
 pub fn run(args: &InspectArgs) -> Result<(), Failure> {
     // Keys first: a wrong key file (a signing key, say) is refused before anything is printed.
-    let keyring = if args.public_keys.is_empty() { None } else { Some(read_keyring(&args.public_keys)?) };
+    let keyring = read_trust(&args.public_keys, args.keyring.as_deref())?;
     let bytes = read_capped(&args.file, ENVELOPE_CAP, "envelope")?;
     let refused = |reason: String| Failure::refused(format!("{}: invalid envelope: {reason}", args.file.display()));
     let envelope = parse_envelope(&bytes, DEFAULT_MAX_ENVELOPE_BYTES).map_err(|error| refused(error.to_string()))?;
-    print_header(&envelope.header, bytes.len(), envelope.payload.len())?;
+    print_header(&envelope)?;
     let plan = if let Some(keyring) = keyring {
         let context = VerifyContext {
             keyring: &keyring,
@@ -48,7 +52,15 @@ pub fn run(args: &InspectArgs) -> Result<(), Failure> {
         };
         match verify_envelope(&bytes, &context).map_err(|error| refused(error.to_string()))? {
             Verified::New(verified) => {
-                outln!("signature:      valid (key {})", envelope.header.key_id);
+                let signers: Vec<String> = verified.signers.iter().map(|id| signer(&keyring, *id)).collect();
+                let policy = if keyring.is_legacy() {
+                    "any one trusted key".to_owned()
+                } else {
+                    let roles: Vec<String> =
+                        keyring.thresholds().map(|(role, count)| format!("{count} {role}")).collect();
+                    roles.join(" + ")
+                };
+                outln!("signature:      valid ({}; policy: {policy})", signers.join(", "));
                 verified.plan
             }
             // Only possible with a floor, and none is given; refuse rather than trust blindly.
@@ -63,9 +75,27 @@ pub fn run(args: &InspectArgs) -> Result<(), Failure> {
     print_summary(&plan)
 }
 
-fn print_header(header: &EnvelopeHeader, total: usize, payload: usize) -> Result<(), Failure> {
+/// `key 0123456789abcdef` with its role in `keyring`, if it has one.
+fn signer(keyring: &Keyring, id: trackgate_delivery::KeyId) -> String {
+    match keyring.role_of(id) {
+        Some(role) => format!("key {id} ({role})"),
+        None => format!("key {id}"),
+    }
+}
+
+fn print_header(envelope: &ParsedEnvelope<'_>) -> Result<(), Failure> {
+    let header = &envelope.header;
+    let (total, payload) = (envelope.envelope.len(), envelope.payload.len());
     outln!("format:         {} (algorithm {} = Ed25519)", header.format_version, header.algorithm);
-    outln!("key id:         {}", header.key_id);
+    if header.format_version == trackgate_delivery::envelope::FORMAT_VERSION_1 {
+        outln!("key id:         {}", envelope.signatures[0].key_id);
+    } else {
+        outln!("signed digest:  {}", trackgate_delivery::envelope::to_hex(&envelope.signed_digest()));
+        outln!("signatures:     {}", envelope.signatures.len());
+        for (index, entry) in envelope.signatures.iter().enumerate() {
+            outln!("  [{index}] key {} (byte {})", entry.key_id, entry.offset);
+        }
+    }
     outln!("scope:          {}/{}", header.app, header.env);
     outln!("config version: {}", header.config_version);
     outln!("issued at:      {} ({})", header.issued_at, format_time(header.issued_at));

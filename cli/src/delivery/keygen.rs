@@ -4,7 +4,9 @@
 //! 64 hex digits of the secret seed), `public.key` (`trackgate public key v1`, then 64 hex
 //! digits) and `public.hex` (the 64 hex digits alone, what apps embed), and prints the key id
 //! apps will see in envelopes. The header lines let every command refuse a key of the wrong
-//! kind. Refuses to overwrite an existing key.
+//! kind; with `--role ROLE` they end in ` role=ROLE` (the publisher's label for the key, e.g.
+//! `business` or `technical`; devices take roles from their own keyring). Refuses to overwrite
+//! an existing key.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +15,7 @@ use clap::Args;
 use trackgate_delivery::envelope::to_hex;
 use trackgate_delivery::{KeyId, SigningKey};
 
-use super::{PUBLIC_KEY_HEADER, SIGNING_KEY_HEADER};
+use super::{PUBLIC_KEY_HEADER, ROLE_MARK, SIGNING_KEY_HEADER};
 use crate::Failure;
 
 /// Arguments of `trackgate keygen`.
@@ -23,10 +25,19 @@ pub struct KeygenArgs {
     /// missing). Example: `trackgate keygen --out keys/`.
     #[arg(long)]
     out: PathBuf,
+    /// The key's role, recorded in both key files' header lines (`trackgate signing key v1
+    /// role=business`): 1 to 32 of a-z, 0-9, `_`, `-`, `.`. Example: `trackgate keygen --out
+    /// keys/business --role business`.
+    #[arg(long)]
+    role: Option<String>,
 }
 
 /// Runs `trackgate keygen`.
 pub fn run(args: &KeygenArgs) -> Result<(), Failure> {
+    if let Some(role) = args.role.as_deref().filter(|role| !trackgate_delivery::keyring::is_role_name(role)) {
+        return Err(Failure::error(format!("--role {role}: a role is 1 to 32 of a-z, 0-9, `_`, `-`, `.`")));
+    }
+    let mark = args.role.as_deref().map(|role| format!("{ROLE_MARK}{role}")).unwrap_or_default();
     std::fs::create_dir_all(&args.out)
         .map_err(|error| Failure::error(format!("cannot create {}: {error}", args.out.display())))?;
     let signing_path = args.out.join("signing.key");
@@ -43,11 +54,14 @@ pub fn run(args: &KeygenArgs) -> Result<(), Failure> {
         .map_err(|error| Failure::error(format!("the operating system's random generator failed: {error}")))?;
     let key = SigningKey::from_bytes(&seed);
     let public_hex = to_hex(key.verifying_key().as_bytes());
-    write_new(&signing_path, &format!("{SIGNING_KEY_HEADER}\n{}", to_hex(&seed)), true)?;
-    write_new(&public_path, &format!("{PUBLIC_KEY_HEADER}\n{public_hex}"), false)?;
+    write_new(&signing_path, &format!("{SIGNING_KEY_HEADER}{mark}\n{}", to_hex(&seed)), true)?;
+    write_new(&public_path, &format!("{PUBLIC_KEY_HEADER}{mark}\n{public_hex}"), false)?;
     write_new(&hex_path, &public_hex, false)?;
     let key_id = KeyId::of(key.verifying_key().as_bytes());
-    outln!("key id {key_id}");
+    match &args.role {
+        Some(role) => outln!("key id {key_id} (role {role})"),
+        None => outln!("key id {key_id}"),
+    }
     outln!("signing key {} (keep it secret: mode 0600)", signing_path.display());
     outln!("public key  {} (for --pubkey)", public_path.display());
     outln!("public hex  {} (the 64 hex digits apps embed in their keyring)", hex_path.display());

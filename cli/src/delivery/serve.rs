@@ -22,7 +22,7 @@ use super::connections;
 use super::connections::{
     fit_to_file_limit, Limits, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS,
 };
-use super::read_keyring;
+use super::read_trust;
 use super::server::{router, ServerState};
 use crate::Failure;
 
@@ -37,9 +37,14 @@ pub struct ServeArgs {
     /// Refresh interval devices are told, via `Cache-Control: max-age`, in seconds.
     #[arg(long, default_value_t = 900)]
     max_age: u64,
-    /// Serve only envelopes that verify with these public keys.
+    /// Serve only envelopes that verify with these public keys (any one suffices).
     #[arg(long = "pubkey")]
     public_keys: Vec<PathBuf>,
+    /// Serve only envelopes that meet this keyring file's policy (keys with roles, thresholds,
+    /// revoked keys; JSON, docs/config-delivery.md), instead of `--pubkey`: a release not yet
+    /// co-signed by every required role is not served.
+    #[arg(long)]
+    keyring: Option<PathBuf>,
     /// How often to rescan the directory, in milliseconds. A file that fails to read or parse
     /// keeps being served as it last was when good.
     #[arg(long, default_value_t = 1000)]
@@ -198,7 +203,7 @@ pub fn run(args: &ServeArgs) -> Result<(), Failure> {
     if !args.dir.is_dir() {
         return Err(Failure::error(format!("{} is not a directory", args.dir.display())));
     }
-    let keyring = if args.public_keys.is_empty() { None } else { Some(read_keyring(&args.public_keys)?) };
+    let keyring = read_trust(&args.public_keys, args.keyring.as_deref())?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

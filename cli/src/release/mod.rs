@@ -318,7 +318,14 @@ fn diff(args: &DiffArgs) -> Result<(), Failure> {
 
 fn approve(args: &ApproveArgs) -> Result<(), Failure> {
     let record = read_record(&args.record)?;
-    let key = read_signing_key(&args.key)?;
+    let (key, label) = read_signing_key(&args.key)?;
+    if let Some(label) = label.filter(|label| label != args.role.as_str()) {
+        return Err(Failure::refused(format!(
+            "{}: this key is labelled `{label}` (trackgate keygen --role), not `{}`",
+            args.key.display(),
+            args.role.as_str()
+        )));
+    }
     let now = args.actor.now();
     let signature = ed25519_dalek::Signer::sign(&key, &record.approval_message(args.role)).to_bytes();
     let approved = record
