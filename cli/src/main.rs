@@ -17,6 +17,7 @@ mod etl;
 mod files;
 mod format;
 mod governance;
+mod release;
 mod report;
 mod threads;
 mod usage;
@@ -76,6 +77,9 @@ enum Command {
     Serve(delivery::serve::ServeArgs),
     /// Fetch, verify and store a plan as a device would (exit 1 if refused).
     Fetch(delivery::fetch::FetchArgs),
+    /// Release a plan version in recorded stages: check, diff, reviews as signatures, schedule,
+    /// staged rollout, watch, confirm or roll back (docs/governance.md, "Releases").
+    Release(release::ReleaseArgs),
 }
 
 /// A command's failure: the message to print and the exit code (141, with no message, when
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => delivery::diff::run(&args),
         Command::Serve(args) => delivery::serve::run(&args),
         Command::Fetch(args) => delivery::fetch::run(&args),
+        Command::Release(args) => release::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -421,9 +421,17 @@ impl Delivery {
 
     /// The request to perform now, if one is due (single flight). Hosts with their own HTTP
     /// stack call this, perform it, and pass the result to [`Delivery::complete_fetch`].
+    ///
+    /// With a [`Schedule::rollout_salt`], the request carries the device's rollout bucket
+    /// ([`crate::rollout_bucket`] of the install id), never the install id itself.
     pub fn poll_fetch(&mut self) -> Option<HttpRequest> {
         let now = self.device_now();
-        self.fetcher.poll(now)
+        let mut request = self.fetcher.poll(now)?;
+        if let Some(salt) = &self.fetcher.schedule().rollout_salt {
+            let bucket = crate::rollout::rollout_bucket(&self.engine.unit_id(), salt);
+            request.headers.push((crate::rollout::ROLLOUT_BUCKET_HEADER.to_owned(), bucket.to_string()));
+        }
+        Some(request)
     }
 
     /// Feeds back the result of the request [`Delivery::poll_fetch`] handed out.

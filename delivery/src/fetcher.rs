@@ -53,6 +53,10 @@ pub struct Schedule {
     /// Hard cap on requests per clock hour window, whatever the server does (flapping between
     /// success and failure resets the backoff each time); 6 gives at most 144 a day.
     pub max_requests_per_hour: u32,
+    /// The app's public rollout salt (by convention `app/env`); when set, requests carry the
+    /// device's rollout bucket so the server can stage releases (`crate::rollout`). `None`:
+    /// no bucket is sent and the device only gets a release once it reaches 100 %.
+    pub rollout_salt: Option<String>,
 }
 
 impl Schedule {
@@ -73,6 +77,7 @@ impl Schedule {
             in_flight_timeout_seconds: 2 * MINUTE,
             max_body_bytes: DEFAULT_MAX_ENVELOPE_BYTES,
             max_requests_per_hour: 6,
+            rollout_salt: None,
         }
     }
 }
@@ -375,6 +380,7 @@ fn parse_retry_after(value: &str, response: &HttpResponse, now: u64) -> Option<u
 mod tests {
     use super::*;
     use crate::random::SplitMix64;
+    use crate::transport::TransportErrorKind;
 
     #[test]
     fn max_age_is_found_among_directives() {

@@ -20,7 +20,10 @@
 //! opened with `O_NONBLOCK`, so a FIFO swapped in for a file cannot block the scan.
 //!
 //! The catalogue serves, per (app, env), the envelope with the highest `plan_version` among the
-//! last good envelopes.
+//! last good envelopes, except the envelopes releases gate: `ID.release.tgplan` and
+//! `ID.rollback.tgplan` are offered only as the good release record `ID.release.json` beside
+//! them says ([`Catalog::choose`]); without a good record they are never served. A record
+//! that fails to read keeps its last good version, like an envelope.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata, OpenOptions};
@@ -28,9 +31,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use trackgate_delivery::envelope::{envelope_digest, to_hex};
 use trackgate_delivery::{parse_envelope, verify_envelope, Keyring, VerifyContext, VerifyPolicy};
+use trackgate_release::{in_share, Offer, ReleaseRecord, BUCKETS};
+
+use crate::release::{RECORD_CAP, RECORD_SUFFIX, RELEASE_ENVELOPE_SUFFIX, ROLLBACK_ENVELOPE_SUFFIX};
 
 /// One envelope ready to serve.
 #[derive(Debug, Clone)]
@@ -45,15 +53,28 @@ pub struct ServedPlan {
     pub file: PathBuf,
 }
 
-/// The newest envelope per (app, env).
+/// A release record with the envelopes it gates.
+#[derive(Debug, Clone)]
+pub struct ServedRelease {
+    /// The record.
+    pub record: Arc<ReleaseRecord>,
+    /// `ID.release.tgplan`, when present and matching the record.
+    pub release: Option<ServedPlan>,
+    /// `ID.rollback.tgplan`, when present and matching the record.
+    pub rollback: Option<ServedPlan>,
+}
+
+/// The newest envelope per (app, env), and the releases.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    /// Plans by scope.
+    /// Plans by scope (not counting the envelopes releases gate).
     pub plans: HashMap<(String, String), ServedPlan>,
+    /// Releases by scope.
+    pub releases: HashMap<(String, String), Vec<ServedRelease>>,
 }
 
 impl Catalog {
-    /// One line naming every served scope, version and file, sorted.
+    /// One line naming every served scope, version and file, and every release's offer, sorted.
     pub fn summary(&self) -> String {
         let mut scopes: Vec<String> = self
             .plans
@@ -61,7 +82,77 @@ impl Catalog {
             .map(|((app, env), plan)| format!("{app}/{env} v{} ({})", plan.version, plan.file.display()))
             .collect();
         scopes.sort();
-        format!("serving {} plan(s): {}", scopes.len(), scopes.join(", "))
+        let mut releases: Vec<String> = self
+            .releases
+            .values()
+            .flatten()
+            .map(|release| format!("{} ({})", release.record.id, release.record.summary()))
+            .collect();
+        releases.sort();
+        let mut summary = format!("serving {} plan(s): {}", scopes.len(), scopes.join(", "));
+        if !releases.is_empty() {
+            summary.push_str(&format!("; releases: {}", releases.join(", ")));
+        }
+        summary
+    }
+
+    /// The envelope for a device of `scope` in `bucket` (`None`: no valid bucket header) at
+    /// `now`: the newest of the scope's plain envelope and what each release offers it — the
+    /// new plan when the bucket is in the release's share (everyone at 100 %), the rollback
+    /// envelope to everyone once rolled back.
+    pub fn choose(&self, scope: &(String, String), bucket: Option<u16>, now: u64) -> Option<&ServedPlan> {
+        let mut best = self.plans.get(scope);
+        for release in self.releases.get(scope).into_iter().flatten() {
+            let offered = match release.record.offer(now) {
+                Offer::Previous => None,
+                Offer::Share(share) => {
+                    let inside = share >= BUCKETS
+                        || bucket.is_some_and(|bucket| in_share(bucket, release.record.rollout.offset, share));
+                    if inside {
+                        release.release.as_ref()
+                    } else {
+                        None
+                    }
+                }
+                Offer::Rollback => release.rollback.as_ref(),
+            };
+            if let Some(offered) = offered {
+                if best.is_none_or(|best| offered.version > best.version) {
+                    best = Some(offered);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// What a file of the directory holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum FileKind {
+    /// A plain envelope, served as the newest of its scope.
+    Envelope,
+    /// A release record.
+    Record,
+    /// The next plan of the release named by the stem.
+    ReleaseEnvelope,
+    /// The rollback envelope of the release named by the stem.
+    RollbackEnvelope,
+}
+
+impl FileKind {
+    /// The kind and, for release files, the release id.
+    fn of(path: &Path) -> (FileKind, String) {
+        let name = path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+        for (suffix, kind) in [
+            (RECORD_SUFFIX, FileKind::Record),
+            (RELEASE_ENVELOPE_SUFFIX, FileKind::ReleaseEnvelope),
+            (ROLLBACK_ENVELOPE_SUFFIX, FileKind::RollbackEnvelope),
+        ] {
+            if let Some(id) = name.strip_suffix(suffix) {
+                return (kind, id.to_owned());
+            }
+        }
+        (FileKind::Envelope, String::new())
     }
 }
 
@@ -87,12 +178,30 @@ impl Stamp {
     }
 }
 
-/// The last good envelope read from one file.
+/// The last good contents of one file.
 #[derive(Debug)]
 struct Good {
     stamp: Stamp,
     scope: (String, String),
-    plan: ServedPlan,
+    item: Item,
+}
+
+/// A good file's contents.
+#[derive(Debug)]
+enum Item {
+    /// An envelope of the given kind (release files with their release id).
+    Envelope(FileKind, String, ServedPlan),
+    /// A release record.
+    Record(Arc<ReleaseRecord>),
+}
+
+impl Item {
+    fn describe(&self, scope: &(String, String)) -> String {
+        match self {
+            Item::Envelope(_, _, plan) => format!("{}/{} v{}", scope.0, scope.1, plan.version),
+            Item::Record(record) => format!("release {}", record.id),
+        }
+    }
 }
 
 /// Why a file was not (re)read into the catalogue.
@@ -151,9 +260,9 @@ impl Scanner {
                 }
             }
             match self.read(&path, &metadata) {
-                Ok((scope, plan)) => {
+                Ok((scope, item)) => {
                     self.refused.remove(&path);
-                    self.good.insert(path, Good { stamp, scope, plan });
+                    self.good.insert(path, Good { stamp, scope, item });
                 }
                 Err(Skip::Io(reason)) => {
                     self.refused.remove(&path);
@@ -219,42 +328,31 @@ impl Scanner {
     fn skipped(&self, path: &Path, reason: &str) -> String {
         match self.good.get(path) {
             Some(good) => format!(
-                "skipping {}: {reason}; still serving its last good version ({}/{} v{})",
+                "skipping {}: {reason}; still serving its last good version ({})",
                 path.display(),
-                good.scope.0,
-                good.scope.1,
-                good.plan.version
+                good.item.describe(&good.scope)
             ),
             None => format!("skipping {}: {reason}", path.display()),
         }
     }
 
-    fn read(&self, path: &Path, listed: &Metadata) -> Result<((String, String), ServedPlan), Skip> {
-        let too_large = |length: u64| {
-            Skip::Content(format!("{length} bytes is over the envelope cap of {} bytes; not read", self.max_bytes))
-        };
-        if listed.len() > self.max_bytes as u64 {
-            return Err(too_large(listed.len()));
+    fn read(&self, path: &Path, listed: &Metadata) -> Result<((String, String), Item), Skip> {
+        let (kind, id) = FileKind::of(path);
+        if kind == FileKind::Record {
+            let bytes = read_file(path, listed, RECORD_CAP, "release record")?;
+            let text = String::from_utf8(bytes).map_err(|_| Skip::Content("a release record is UTF-8 text".into()))?;
+            let record = ReleaseRecord::parse(&text).map_err(|error| Skip::Content(error.to_string()))?;
+            if record.id != id {
+                return Err(Skip::Content(format!("the record names release {}, not {id}", record.id)));
+            }
+            return Ok(((record.app.clone(), record.env.clone()), Item::Record(Arc::new(record))));
         }
-        let file = open(path).map_err(|error| Skip::Io(format!("cannot open: {error}")))?;
-        let metadata = file.metadata().map_err(|error| Skip::Io(format!("cannot read its metadata: {error}")))?;
-        if !metadata.is_file() {
-            return Err(Skip::Content("not a regular file".to_owned()));
-        }
-        if metadata.len() > self.max_bytes as u64 {
-            return Err(too_large(metadata.len()));
-        }
-        // The length is at most `max_bytes` (a usize), so the conversion cannot fail.
-        let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
-        file.take(self.max_bytes as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|error| Skip::Io(format!("cannot read: {error}")))?;
-        if bytes.len() > self.max_bytes {
-            return Err(Skip::Content(format!(
-                "grew past the envelope cap of {} bytes while being read",
-                self.max_bytes
-            )));
-        }
+        let bytes = read_file(path, listed, self.max_bytes, "envelope")?;
+        let (scope, plan) = self.envelope(path, bytes)?;
+        Ok((scope, Item::Envelope(kind, id, plan)))
+    }
+
+    fn envelope(&self, path: &Path, bytes: Vec<u8>) -> Result<((String, String), ServedPlan), Skip> {
         let envelope = parse_envelope(&bytes, self.max_bytes).map_err(|error| Skip::Content(error.to_string()))?;
         let header = &envelope.header;
         if let Some(keyring) = &self.keyring {
@@ -276,17 +374,78 @@ impl Scanner {
     }
 
     /// The newest last good envelope per scope (files in name order, so ties resolve the same
-    /// way at every scan).
+    /// way at every scan), and each good release record with the envelopes it gates.
     fn catalog(&self, problems: &mut Vec<String>) -> Catalog {
         let mut catalog = Catalog::default();
         let mut paths: Vec<&PathBuf> = self.good.keys().collect();
         paths.sort();
+        // (kind, release id) -> (scope, envelope) of the envelopes release records gate.
+        type Gated<'a> = HashMap<(FileKind, &'a str), (&'a (String, String), &'a ServedPlan)>;
+        let mut gated: Gated = HashMap::new();
+        for path in &paths {
+            let good = &self.good[*path];
+            match &good.item {
+                Item::Envelope(FileKind::Envelope, _, plan) => {
+                    insert_newest(&mut catalog, good.scope.clone(), plan.clone(), problems);
+                }
+                Item::Envelope(kind, id, plan) => {
+                    gated.insert((*kind, id.as_str()), (&good.scope, plan));
+                }
+                Item::Record(_) => {}
+            }
+        }
         for path in paths {
             let good = &self.good[path];
-            insert_newest(&mut catalog, good.scope.clone(), good.plan.clone(), problems);
+            let Item::Record(record) = &good.item else { continue };
+            let mut gate = |kind: FileKind, version: u64| {
+                let (scope, plan) = gated.get(&(kind, record.id.as_str()))?;
+                if **scope != good.scope || plan.version != version {
+                    problems.push(format!(
+                        "{} is {}/{} v{}, but release {} expects {}/{} v{version}; not served",
+                        plan.file.display(),
+                        scope.0,
+                        scope.1,
+                        plan.version,
+                        record.id,
+                        good.scope.0,
+                        good.scope.1
+                    ));
+                    return None;
+                }
+                Some((*plan).clone())
+            };
+            let release = gate(FileKind::ReleaseEnvelope, record.to_version);
+            let rollback = gate(FileKind::RollbackEnvelope, record.rollback_version);
+            let served = ServedRelease { record: Arc::clone(record), release, rollback };
+            catalog.releases.entry(good.scope.clone()).or_default().push(served);
         }
         catalog
     }
+}
+
+/// Reads a regular file of at most `cap` bytes (checked from its metadata before reading and
+/// enforced while reading).
+fn read_file(path: &Path, listed: &Metadata, cap: usize, what: &str) -> Result<Vec<u8>, Skip> {
+    let too_large =
+        |length: u64| Skip::Content(format!("{length} bytes is over the {what} cap of {cap} bytes; not read"));
+    if listed.len() > cap as u64 {
+        return Err(too_large(listed.len()));
+    }
+    let file = open(path).map_err(|error| Skip::Io(format!("cannot open: {error}")))?;
+    let metadata = file.metadata().map_err(|error| Skip::Io(format!("cannot read its metadata: {error}")))?;
+    if !metadata.is_file() {
+        return Err(Skip::Content("not a regular file".to_owned()));
+    }
+    if metadata.len() > cap as u64 {
+        return Err(too_large(metadata.len()));
+    }
+    // The length is at most `cap` (a usize), so the conversion cannot fail.
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(cap as u64 + 1).read_to_end(&mut bytes).map_err(|error| Skip::Io(format!("cannot read: {error}")))?;
+    if bytes.len() > cap {
+        return Err(Skip::Content(format!("grew past the {what} cap of {cap} bytes while being read")));
+    }
+    Ok(bytes)
 }
 
 #[cfg(unix)]

@@ -2,7 +2,11 @@
 //! [`router`] without touching startup or reloading.
 //!
 //! `GET /v1/plans/{app}/{env}` serves the newest signed envelope for that scope with a strong
-//! `ETag`, answers 304 when `If-None-Match` matches, and sets `Cache-Control: max-age`.
+//! `ETag`, answers 304 when `If-None-Match` matches, and sets `Cache-Control: max-age`. During a
+//! release the envelope depends on the device's `Trackgate-Rollout-Bucket` header (hostile
+//! input: anything but 1 to 4 digits below 10000 counts as no header, which is outside every
+//! partial share) and on the release record ([`super::catalog::Catalog::choose`]); responses
+//! then carry `Vary: Trackgate-Rollout-Bucket`.
 //! `POST /v1/collect` appends uploaded events and drop reports to a file when the server has a
 //! collector (see [`super::collect`]). Every request is logged to stderr. The catalog (see
 //! [`super::catalog`]) is an immutable snapshot swapped whole after each rescan.
@@ -90,7 +94,12 @@ async fn get_plan(
     headers: HeaderMap,
 ) -> Response {
     let catalog = state.catalog();
-    let Some(plan) = catalog.plans.get(&(app, env)) else {
+    let scope = (app, env);
+    let bucket = trackgate_release::parse_bucket_header(
+        headers.get(trackgate_delivery::ROLLOUT_BUCKET_HEADER).map(HeaderValue::as_bytes),
+    );
+    let released = catalog.releases.contains_key(&scope);
+    let Some(plan) = catalog.choose(&scope, bucket, super::unix_now()) else {
         return (StatusCode::NOT_FOUND, "no plan for this app and env\n").into_response();
     };
     let cache_control = format!("max-age={}", state.max_age);
@@ -107,6 +116,9 @@ async fn get_plan(
         if let Ok(value) = HeaderValue::from_str(value) {
             response_headers.insert(name, value);
         }
+    }
+    if released {
+        response_headers.insert(header::VARY, HeaderValue::from_static(trackgate_delivery::ROLLOUT_BUCKET_HEADER));
     }
     response
 }

@@ -5,6 +5,8 @@
 // Each test file is its own crate and uses only some of these helpers.
 #![allow(dead_code)]
 
+pub mod fleet;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -277,4 +279,19 @@ pub fn sign_small_plan(directory: &Path, app: &str, version: u64, out: &Path) ->
     trackgate(&["build", path(&plan), "--key", path(&signing), "--version", &version, "--out", path(out)])
         .assert_code(0);
     std::fs::read(out).expect("build wrote the envelope")
+}
+
+/// POSTs `body` as `application/x-ndjson` to `/v1/collect`; returns the status code.
+pub fn post_ndjson(address: &str, body: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("sets a timeout");
+    let request = format!(
+        "POST /v1/collect HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("sends");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("reads the answer");
+    answer.split(' ').nth(1).and_then(|status| status.parse().ok()).expect("an HTTP status line")
 }

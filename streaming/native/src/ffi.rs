@@ -155,7 +155,7 @@ pub unsafe extern "C" fn tg_stream_result_length(handle: *const Handle) -> i64 {
 /// Offers a signed envelope (`now`: Unix seconds from the host clock; `restoring` non-zero for
 /// the job's own checkpointed envelope). Returns [`OFFER_INSTALLED`], [`OFFER_ALREADY_CURRENT`]
 /// or [`OFFER_REFUSED`]; the result holds one JSON object describing it (`outcome`, and
-/// `version`, `app`, `env`, `issued_at`, `expires_at`, `key_id`, or `reason` and `message`).
+/// `version`, `app`, `env`, `issued_at`, `expires_at`, `format_version`, or `reason` and `message`).
 ///
 /// # Safety
 /// `handle` is live and used by this thread only; `envelope` points to `length` readable bytes.
@@ -182,7 +182,7 @@ pub unsafe extern "C" fn tg_stream_offer(
                         "env": header.env,
                         "issued_at": header.issued_at,
                         "expires_at": header.expires_at,
-                        "key_id": header.key_id.to_string(),
+                        "format_version": header.format_version,
                     }),
                 ),
                 Offer::AlreadyCurrent(version) => {

@@ -1,0 +1,257 @@
+//! The watch: devices on the new version against devices on the previous one, from the drop
+//! reports they upload (each names its plan version), judged by guard metrics.
+//!
+//! A report is one device's window, so "per device" means per report. The guards
+//! (`docs/governance.md`, "Watch"), each with a default in [`GuardConfig`]:
+//!
+//! - **kept P0 per device** (P0 in the previous plan) must not fall by more than
+//!   `max_p0_fall` (10 %);
+//! - **no drop reason may jump**: a reason's share of offered events may not rise by more than
+//!   `max_reason_jump` (2 points), except the reasons the release raises on purpose (retired,
+//!   sampled out, shed, unregistered for removed events: [`crate::diff::intended_drops`]);
+//! - **the unregistered share may not rise** by more than `max_unregistered_rise` (0.5 point),
+//!   names the release removes from the plan aside.
+//!
+//! Until both cohorts hold `min_reports` reports the verdict is [`Verdict::NotEnough`]: the
+//! rollout waits rather than move on without evidence.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use trackgate_core::{DropReason, DropReport, Priority, ReasonCounts};
+
+use crate::diff::intended_drops;
+use crate::error::ReleaseError;
+use crate::record::ReleaseRecord;
+
+/// Thresholds of the guard metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GuardConfig {
+    /// Largest relative fall of kept P0 events per device (0.1 = 10 %).
+    pub max_p0_fall: f64,
+    /// Largest rise of any drop reason's share of offered events, in shares (0.02 = 2 points).
+    pub max_reason_jump: f64,
+    /// Largest rise of the unregistered share of offered events (0.005 = 0.5 point).
+    pub max_unregistered_rise: f64,
+    /// Reports each cohort needs before the watch judges.
+    pub min_reports: u64,
+    /// How far before the rollout's start reports of the previous version count (seconds).
+    pub baseline_seconds: u64,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            max_p0_fall: 0.10,
+            max_reason_jump: 0.02,
+            max_unregistered_rise: 0.005,
+            min_reports: 20,
+            baseline_seconds: 24 * 3600,
+        }
+    }
+}
+
+impl GuardConfig {
+    /// Refuses shares outside [0, 1] and a zero report minimum.
+    pub fn check(&self) -> Result<(), ReleaseError> {
+        for (field, value) in [
+            ("max_p0_fall", self.max_p0_fall),
+            ("max_reason_jump", self.max_reason_jump),
+            ("max_unregistered_rise", self.max_unregistered_rise),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(ReleaseError::Config {
+                    field: format!("$.guards.{field}"),
+                    problem: format!("a share from 0 to 1, got {value}"),
+                });
+            }
+        }
+        if self.min_reports == 0 {
+            return Err(ReleaseError::Config {
+                field: "$.guards.min_reports".to_owned(),
+                problem: "at least 1 report per cohort".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The reports of one plan version, summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cohort {
+    /// Reports (device windows).
+    pub reports: u64,
+    /// Events offered.
+    pub offered: u64,
+    /// Kept occurrences of the previous plan's P0 events.
+    pub kept_p0: u64,
+    /// Drops by reason.
+    pub dropped: ReasonCounts,
+    /// Occurrences of unregistered names (kept or dropped), removed names aside.
+    pub unregistered: u64,
+}
+
+impl Cohort {
+    fn add(&mut self, report: &DropReport, p0: &BTreeSet<&str>, removed: &BTreeSet<String>) {
+        self.reports += 1;
+        self.offered = self.offered.saturating_add(report.offered);
+        self.dropped.merge(&report.dropped);
+        for event in &report.events {
+            if p0.contains(event.name.as_str()) {
+                self.kept_p0 = self.kept_p0.saturating_add(event.kept);
+            }
+        }
+        let mut unregistered = report.unregistered_overflow;
+        for name in &report.unregistered {
+            if !removed.contains(&name.name) {
+                unregistered = unregistered.saturating_add(name.kept.saturating_add(name.dropped));
+            }
+        }
+        self.unregistered = self.unregistered.saturating_add(unregistered);
+    }
+
+    /// Kept P0 events per report.
+    pub fn kept_p0_per_device(&self) -> f64 {
+        if self.reports == 0 {
+            0.0
+        } else {
+            self.kept_p0 as f64 / self.reports as f64
+        }
+    }
+
+    /// A count's share of offered events.
+    fn share(&self, count: u64) -> f64 {
+        if self.offered == 0 {
+            0.0
+        } else {
+            count as f64 / self.offered as f64
+        }
+    }
+
+    /// The share of offered events dropped for `reason`.
+    pub fn reason_share(&self, reason: DropReason) -> f64 {
+        self.share(self.dropped.get(reason))
+    }
+
+    /// The share of offered events with unregistered names.
+    pub fn unregistered_share(&self) -> f64 {
+        self.share(self.unregistered)
+    }
+}
+
+/// What the watch concluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Both cohorts are large enough and no guard breached.
+    Clean,
+    /// A guard breached: halt and roll back.
+    Breach,
+    /// Not enough reports yet to judge.
+    NotEnough,
+}
+
+/// One evaluation of the guards.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchReport {
+    /// When it was evaluated (Unix seconds).
+    pub at: u64,
+    /// Devices on the new version since the step started.
+    pub new: Cohort,
+    /// Devices on the previous version since the baseline began.
+    pub old: Cohort,
+    /// The conclusion.
+    pub verdict: Verdict,
+    /// Each breached guard, in words; empty unless `verdict` is `Breach`.
+    pub breaches: Vec<String>,
+}
+
+impl WatchReport {
+    /// One line: cohort sizes and the guard values.
+    pub fn summary(&self) -> String {
+        format!(
+            "new: {} reports, {:.2} kept P0/device; previous: {} reports, {:.2} kept P0/device",
+            self.new.reports,
+            self.new.kept_p0_per_device(),
+            self.old.reports,
+            self.old.kept_p0_per_device()
+        )
+    }
+}
+
+/// Evaluates the guards of `record` over `reports` at `now`: new-version reports whose window
+/// ended in `[step_started_at, now]`, previous-version ones whose window ended in
+/// `[rollout_started_at - baseline_seconds, now]`. Reports of other scopes, versions or shadow
+/// plans are ignored.
+pub fn evaluate<'r>(
+    record: &ReleaseRecord,
+    reports: impl IntoIterator<Item = &'r DropReport>,
+    rollout_started_at: u64,
+    step_started_at: u64,
+    now: u64,
+) -> WatchReport {
+    let guards = &record.guards;
+    let p0: BTreeSet<&str> = record
+        .previous
+        .events
+        .iter()
+        .filter(|(_, rule)| rule.priority == Priority::P0)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let (intended, removed) = intended_drops(&record.previous, &record.next);
+    let (mut new, mut old) = (Cohort::default(), Cohort::default());
+    let old_since = rollout_started_at.saturating_sub(guards.baseline_seconds);
+    for report in reports {
+        if report.app != record.app || report.env != record.env || report.shadow {
+            continue;
+        }
+        let ended = report.window_end_unix_ms / 1000;
+        if ended > now {
+            continue;
+        }
+        if report.plan_version == record.to_version && ended >= step_started_at {
+            new.add(report, &p0, &removed);
+        } else if report.plan_version == record.from_version && ended >= old_since {
+            old.add(report, &p0, &removed);
+        }
+    }
+    if new.reports < guards.min_reports || old.reports < guards.min_reports {
+        return WatchReport { at: now, new, old, verdict: Verdict::NotEnough, breaches: Vec::new() };
+    }
+    let mut breaches = Vec::new();
+    let (before, after) = (old.kept_p0_per_device(), new.kept_p0_per_device());
+    if before > 0.0 && after < before * (1.0 - guards.max_p0_fall) {
+        breaches.push(format!(
+            "kept P0 events per device fell {:.1}% ({before:.2} → {after:.2}; limit {:.1}%)",
+            (before - after) / before * 100.0,
+            guards.max_p0_fall * 100.0
+        ));
+    }
+    for reason in DropReason::ALL {
+        if intended.contains(&reason) {
+            continue;
+        }
+        let (before, after) = (old.reason_share(reason), new.reason_share(reason));
+        if after - before > guards.max_reason_jump {
+            breaches.push(format!(
+                "drop reason {} jumped from {:.2}% to {:.2}% of offered events (limit +{:.2} points)",
+                reason.as_str(),
+                before * 100.0,
+                after * 100.0,
+                guards.max_reason_jump * 100.0
+            ));
+        }
+    }
+    let (before, after) = (old.unregistered_share(), new.unregistered_share());
+    if after - before > guards.max_unregistered_rise {
+        breaches.push(format!(
+            "unregistered share rose from {:.2}% to {:.2}% of offered events (limit +{:.2} points)",
+            before * 100.0,
+            after * 100.0,
+            guards.max_unregistered_rise * 100.0
+        ));
+    }
+    let verdict = if breaches.is_empty() { Verdict::Clean } else { Verdict::Breach };
+    WatchReport { at: now, new, old, verdict, breaches }
+}
