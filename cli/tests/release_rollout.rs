@@ -52,7 +52,7 @@ fn public_key(hex_file: &Path) -> [u8; 32] {
     trackgate_delivery::envelope::from_hex(&text).unwrap().try_into().unwrap()
 }
 
-fn setup(name: &str, next: &str) -> Setup {
+fn setup(name: &str, next: &str, devices: usize) -> Setup {
     let directory = scratch(name);
     let plans = directory.join("plans");
     std::fs::create_dir_all(&plans).unwrap();
@@ -62,9 +62,12 @@ fn setup(name: &str, next: &str) -> Setup {
     std::fs::write(directory.join("next.json"), next).unwrap();
     let bundled = plans.join("shop-prod-1.tgplan");
     let issued = (T0 - 24 * HOUR).to_string();
+    // Devices require both roles, so even the bundled plan is co-signed.
     trackgate(&[
         "build",
         path(&directory.join("previous.json")),
+        "--key",
+        path(&business),
         "--key",
         path(&technical),
         "--version",
@@ -79,8 +82,8 @@ fn setup(name: &str, next: &str) -> Setup {
     .assert_code(0);
     let collect = directory.join("collect.ndjson");
     let server = ServeProcess::start(&[path(&plans), "--collect", path(&collect), "--poll-ms", "50"]);
-    let keys = [public_key(&business_hex), public_key(&technical_hex)];
-    let fleet = Fleet::new(DEVICES, &server.base_url, &keys, &std::fs::read(&bundled).unwrap(), T0 - 2 * HOUR, 13);
+    let keys = [("business", public_key(&business_hex)), ("technical", public_key(&technical_hex))];
+    let fleet = Fleet::new(devices, &server.base_url, &keys, &std::fs::read(&bundled).unwrap(), T0 - 2 * HOUR, 13);
     Setup { directory, plans, collect, business, technical, server, fleet }
 }
 
@@ -148,7 +151,7 @@ fn expected_in_share(fleet: &Fleet, record: &ReleaseRecord, share: u16) -> usize
 
 #[test]
 fn a_good_release_goes_through_every_stage_to_every_device() {
-    let mut setup = setup("release-good", GOOD);
+    let mut setup = setup("release-good", GOOD, DEVICES);
     let record = prepare(&mut setup, "good");
     let started = release(&["advance", path(&record), "--by", "ops", "--reports", path(&setup.collect)], T0);
     assert!(started.stdout.contains("now offered to 1% of devices"), "{}", started.stdout);
@@ -198,7 +201,7 @@ fn a_good_release_goes_through_every_stage_to_every_device() {
 
 #[test]
 fn a_bad_release_is_halted_at_its_first_step_and_rolled_back() {
-    let mut setup = setup("release-bad", BAD);
+    let mut setup = setup("release-bad", BAD, DEVICES);
     let record = prepare(&mut setup, "bad");
     release(&["advance", path(&record), "--by", "ops"], T0).assert_code(0);
     setup.server.wait_for_log("bad (rolling out at 1%)", Duration::from_secs(20));
@@ -221,4 +224,41 @@ fn a_bad_release_is_halted_at_its_first_step_and_rolled_back() {
     assert!(status.stdout.contains("rollback"), "{}", status.stdout);
     // Nothing can move a rolled-back release.
     release(&["advance", path(&record), "--by", "ops"], T0 + 3_000).assert_code(1);
+}
+
+#[test]
+fn a_plan_signed_by_one_role_alone_is_refused_by_every_device() {
+    const FEW: usize = 200;
+    let mut setup = setup("release-one-role", GOOD, FEW);
+    assert_eq!(setup.fleet.fetch(T0 - HOUR), [(1, FEW)].into());
+    // Someone skips the release and publishes the next version with one role's key: the
+    // business key alone (format 2), then the technical key alone (format 1, the legacy shape).
+    let issued = (T0 - 10 * 60).to_string();
+    for (version, key, format, role_missing) in
+        [("2", &setup.business, "2", "technical"), ("3", &setup.technical, "1", "business")]
+    {
+        let envelope = setup.plans.join(format!("shop-prod-{version}.tgplan"));
+        trackgate(&[
+            "build",
+            path(&setup.directory.join("next.json")),
+            "--key",
+            path(key),
+            "--format",
+            format,
+            "--version",
+            version,
+            "--issued-at",
+            &issued,
+            "--out",
+            path(&envelope),
+        ])
+        .assert_code(0);
+        setup.server.wait_for_log(&format!("shop/prod v{version}"), Duration::from_secs(20));
+        assert_eq!(setup.fleet.fetch(T0 + version.parse::<u64>().unwrap() * HOUR), [(1, FEW)].into());
+        let expected = format!("not enough signatures for role `{role_missing}`: have 0 of 1");
+        for error in setup.fleet.last_errors() {
+            let error = error.expect("every device says why it refused");
+            assert!(error.contains(&expected), "{error}");
+        }
+    }
 }

@@ -2,8 +2,9 @@
 //! device so the install id never leaves it.
 //!
 //! `bucket = u64_be(SHA-256("trackgate-rollout-v1\0" ‖ salt ‖ "\0" ‖ install_id)[0..8]) mod 10000`.
-//! The salt is public and fixed per app (the app's `DeliveryConfig::rollout_salt`, by
-//! convention `app/env`), so a device keeps its bucket across releases; the server rotates
+//! The salt is public and fixed per app (`Schedule::rollout_salt`, `rollout_salt` in the FFI
+//! `GateOptions`; by convention `app/env`), so a device keeps its bucket across releases; the
+//! server rotates
 //! which buckets go first per release (its record's offset), so each release starts on other
 //! devices. The bucket is sent as the [`ROLLOUT_BUCKET_HEADER`] request header and is not
 //! signed: whoever forges it only chooses which of the signed, currently offered plans this

@@ -118,7 +118,18 @@ pub struct GateOptions {
     /// a plan is accepted only when enough distinct keys of every required role signed it.
     #[uniffi(default = None)]
     pub signature_policy: Option<SignaturePolicy>,
+    /// The app's public rollout salt, by convention `"{app}/{env}"` (1 to 256 bytes; the same
+    /// for every install and every release). With it, each plan request carries the device's
+    /// rollout bucket, derived here from the unit id and the salt (never the id itself), so
+    /// `trackgate serve` can offer a staged release to its share of devices
+    /// (`docs/governance.md`, "Schedule and staged rollout"). Without it the device is outside
+    /// every partial stage and gets a release once it reaches 100 %.
+    #[uniffi(default = None)]
+    pub rollout_salt: Option<String>,
 }
+
+/// Longest rollout salt accepted, in bytes.
+const MAX_ROLLOUT_SALT_BYTES: usize = 256;
 
 /// The gate: decides which analytics events may leave the device, and keeps its plan up to
 /// date. Create one per app and environment, and share it between threads.
@@ -267,13 +278,24 @@ impl Gate {
                 problem: "required when a transport is given".into(),
             });
         }
+        if let Some(salt) = &options.rollout_salt {
+            if salt.is_empty() || salt.len() > MAX_ROLLOUT_SALT_BYTES {
+                return Err(GateError::InvalidOptions {
+                    field: "rollout_salt".into(),
+                    problem: format!("{} bytes; a rollout salt has 1 to {MAX_ROLLOUT_SALT_BYTES}", salt.len()),
+                });
+            }
+        }
         let config = DeliveryConfig {
             app: options.app,
             env: options.env,
             keyring,
             verify: VerifyPolicy::default(),
             fail_policy: options.fail_policy,
-            schedule: Schedule::new(options.plan_url.unwrap_or_default()),
+            schedule: Schedule {
+                rollout_salt: options.rollout_salt,
+                ..Schedule::new(options.plan_url.unwrap_or_default())
+            },
         };
         let engine_options = EngineOptions { unit_id: options.unit_id, ..EngineOptions::default() };
         let delivery = Delivery::start(

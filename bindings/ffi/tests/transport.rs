@@ -208,3 +208,35 @@ fn a_forged_date_from_the_transport_neither_expires_the_plan_nor_refuses_the_nex
     let status = restarted.status();
     assert_eq!((status.source, status.version, status.expired), (PlanSource::Cache, 4, false), "{status:?}");
 }
+
+#[test]
+fn a_rollout_salt_sends_the_devices_bucket_and_never_its_unit_id() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("rollout-salt");
+    let transport = ScriptedTransport::new(vec![ok(publisher.seal(&standard_plan(4)), "\"v4\"")]);
+    let mut gate_options = options_with_transport(&publisher, &store, Arc::clone(&transport));
+    gate_options.unit_id = Some("install-7f3a".into());
+    gate_options.rollout_salt = Some("shop/prod".into());
+    let gate = Gate::new(gate_options).unwrap();
+    assert_eq!(gate.fetch_if_due().unwrap(), FetchResult::Installed { version: 4 });
+    let request = transport.last_request();
+    let bucket = trackgate_delivery::rollout_bucket("install-7f3a", "shop/prod");
+    assert!(request.headers.contains(&header("trackgate-rollout-bucket", &bucket.to_string())), "{request:?}");
+    assert!(request.headers.iter().all(|header| !header.value.contains("install-7f3a")), "{request:?}");
+
+    // Without a salt no bucket is sent (the device is outside every partial stage).
+    let store = TempDir::new("rollout-no-salt");
+    let transport = ScriptedTransport::new(vec![ok(publisher.seal(&standard_plan(4)), "\"v4\"")]);
+    let gate = started(&transport, &publisher, &store);
+    gate.fetch_if_due().unwrap();
+    assert!(transport.last_request().headers.iter().all(|header| header.name != "trackgate-rollout-bucket"));
+
+    for bad in [String::new(), "s".repeat(257)] {
+        let mut gate_options = options(&publisher, &TempDir::new("rollout-bad-salt"));
+        gate_options.rollout_salt = Some(bad);
+        match Gate::new(gate_options) {
+            Err(GateError::InvalidOptions { field, .. }) => assert_eq!(field, "rollout_salt"),
+            other => panic!("expected InvalidOptions for rollout_salt, got {other:?}"),
+        }
+    }
+}

@@ -62,18 +62,28 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// `count` devices of `shop/prod` trusting `public_keys` (raw 32 bytes each), starting on the
-    /// `bundled` envelope at `now` (Unix seconds), fetching from `base_url` with the rollout salt
-    /// `shop/prod`. Install ids come from a seeded generator.
-    pub fn new(count: usize, base_url: &str, public_keys: &[[u8; 32]], bundled: &[u8], now: u64, seed: u64) -> Fleet {
+    /// `count` devices of `shop/prod` whose keyring requires one signature of each role in
+    /// `role_keys` (role, raw 32-byte public key), starting on the `bundled` envelope at `now`
+    /// (Unix seconds), fetching from `base_url` with the rollout salt `shop/prod`. Install ids
+    /// come from a seeded generator.
+    pub fn new(
+        count: usize,
+        base_url: &str,
+        role_keys: &[(&str, [u8; 32])],
+        bundled: &[u8],
+        now: u64,
+        seed: u64,
+    ) -> Fleet {
         let mut ids = SplitMix64::new(seed);
         let devices = (0..count)
             .map(|_| {
                 let install_id = format!("{:016x}{:016x}", ids.next_u64(), ids.next_u64());
                 let mut keyring = Keyring::new();
-                for key in public_keys {
-                    keyring.add(key).expect("valid key");
+                for (role, key) in role_keys {
+                    keyring.add_with_role(key, role).expect("valid key and role");
+                    keyring.require(role, 1).expect("a valid threshold");
                 }
+                keyring.check().expect("a satisfiable policy");
                 let schedule = Schedule {
                     refresh_now_min_gap_seconds: 0,
                     max_requests_per_hour: u32::MAX,
@@ -116,6 +126,11 @@ impl Fleet {
             device.floor = version;
         }
         self.versions()
+    }
+
+    /// Why each device refused its last plan, if it did (`status().last_error` as text).
+    pub fn last_errors(&self) -> Vec<Option<String>> {
+        self.devices.iter().map(|device| device.delivery.status().last_error.map(|error| error.to_string())).collect()
     }
 
     /// How many devices run each version.

@@ -127,6 +127,7 @@ pub fn options(publisher: &Publisher, store: &TempDir) -> GateOptions {
         plan_url: None,
         transport: None,
         signature_policy: None,
+        rollout_salt: None,
     }
 }
 

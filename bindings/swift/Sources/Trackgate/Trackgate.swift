@@ -108,6 +108,9 @@ public final class Trackgate: @unchecked Sendable {
     ///   - signaturePolicy: Keys with roles and per-role thresholds (and revoked keys), instead
     ///     of `trustedKeys` (then empty): a plan is accepted only when enough distinct keys of
     ///     every required role signed it.
+    ///   - rolloutSalt: The app's public rollout salt (by convention `"app/env"`): plan requests
+    ///     then carry the device's rollout bucket, so staged releases reach their share of
+    ///     devices. `nil`: the device gets a release only once it reaches 100 %.
     /// - Throws: ``GateError/InvalidOptions(message:)`` naming the unusable field.
     public convenience init(
         app: String,
@@ -120,7 +123,8 @@ public final class Trackgate: @unchecked Sendable {
         planURL: URL? = nil,
         transport: HttpTransport? = nil,
         idCacheCapacity: Int = Trackgate.defaultIdCacheCapacity,
-        signaturePolicy: SignaturePolicy? = nil
+        signaturePolicy: SignaturePolicy? = nil,
+        rolloutSalt: String? = nil
     ) throws {
         let options = GateOptions(
             app: app,
@@ -132,7 +136,8 @@ public final class Trackgate: @unchecked Sendable {
             unitId: unitId,
             planUrl: planURL?.absoluteString,
             transport: transport,
-            signaturePolicy: signaturePolicy
+            signaturePolicy: signaturePolicy,
+            rolloutSalt: rolloutSalt
         )
         try self.init(options: options, idCacheCapacity: idCacheCapacity)
     }
