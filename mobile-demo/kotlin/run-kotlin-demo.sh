@@ -7,7 +7,7 @@
 #   mobile-demo/kotlin/run-kotlin-demo.sh --build-only
 #   mobile-demo/kotlin/run-kotlin-demo.sh [--no-build] --server URL --store DIR --phases N
 #                                         --public-key FILE [--app NAME] [--env NAME] [--step]
-#                                         [--max-refresh-wait S]
+#                                         [--max-refresh-wait S] [--refresh-gap S]
 #
 #   --build-only        build the Rust library (debug), the bindings, install the binding
 #                       artifact into the local Maven repository, package the app; then exit
@@ -20,6 +20,7 @@
 #   --app, --env        the plan scope (default shop/prod)
 #   --step              before each phase print "READY <k>" and wait for a line on stdin
 #   --max-refresh-wait  seconds to wait for the fetch schedule before a phase (default 75)
+#   --refresh-gap       shortest gap between refreshNow() requests, 1 to 3600 s (default 60)
 #
 # stdout: only the protocol lines (READY, PLAN, PHASE, DONE). stderr: builds and logs. Exit
 # codes: those of the app (0 done, 1 could not start, 2 usage, 3 quit), or 1 if the build fails.
@@ -45,7 +46,7 @@ while [[ $# -gt 0 ]]; do
     --no-build) build=false; shift ;;
     --public-key) [[ $# -ge 2 ]] || die "--public-key needs a file"; public_key_file="$2"; shift 2 ;;
     --step) app_args+=("$1"); shift ;;
-    --server | --store | --phases | --app | --env | --max-refresh-wait)
+    --server | --store | --phases | --app | --env | --max-refresh-wait | --refresh-gap)
       [[ $# -ge 2 ]] || die "$1 needs a value"; app_args+=("$1" "$2"); shift 2 ;;
     -h | --help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;

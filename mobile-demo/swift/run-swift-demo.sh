@@ -6,7 +6,7 @@
 #   mobile-demo/swift/run-swift-demo.sh --build-only
 #   mobile-demo/swift/run-swift-demo.sh [--no-build] --server URL --store DIR --phases N
 #                                       --public-key FILE [--app NAME] [--env NAME] [--step]
-#                                       [--max-refresh-wait S]
+#                                       [--max-refresh-wait S] [--refresh-gap S]
 #
 #   --build-only        build the Rust library (host, debug), the bindings and the app (in the
 #                       Swift root); then exit
@@ -21,6 +21,7 @@
 #   --step              handshake: before each phase print "READY <k>" and wait for a line on
 #                       stdin ("quit" stops; end of input runs the rest without waiting)
 #   --max-refresh-wait  seconds to wait for the fetch schedule before a phase (default 75)
+#   --refresh-gap       shortest gap between refreshNow() requests, 1 to 3600 s (default 60)
 #
 # stdout: only the protocol lines (READY, PLAN, PHASE, DONE; see README.md). stderr: builds and
 # logs. Exit codes: those of the app (0 done, 1 could not start, 2 usage, 3 quit), or 1 if the
@@ -49,7 +50,7 @@ while [[ $# -gt 0 ]]; do
     --store) [[ $# -ge 2 ]] || die "--store needs a directory"; store="$2"; shift 2 ;;
     --public-key) [[ $# -ge 2 ]] || die "--public-key needs a file"; public_key_file="$2"; shift 2 ;;
     --step) app_args+=("$1"); shift ;;
-    --server | --phases | --app | --env | --max-refresh-wait)
+    --server | --phases | --app | --env | --max-refresh-wait | --refresh-gap)
       [[ $# -ge 2 ]] || die "$1 needs a value"; app_args+=("$1" "$2"); shift 2 ;;
     -h | --help) sed -n '2,31p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;

@@ -126,7 +126,15 @@ pub struct GateOptions {
     /// every partial stage and gets a release once it reaches 100 %.
     #[uniffi(default = None)]
     pub rollout_salt: Option<String>,
+    /// The shortest gap between plan requests `refresh_now` may make, 1 to 3600 seconds
+    /// (default 60). Keep the default in apps: it protects the plan server from a refresh
+    /// button or a loop; development tools and demos shorten it.
+    #[uniffi(default = None)]
+    pub refresh_now_min_gap_seconds: Option<u32>,
 }
+
+/// The range `refresh_now_min_gap_seconds` accepts.
+const REFRESH_NOW_MIN_GAP_RANGE: std::ops::RangeInclusive<u32> = 1..=3600;
 
 /// Longest rollout salt accepted, in bytes.
 const MAX_ROLLOUT_SALT_BYTES: usize = 256;
@@ -286,16 +294,28 @@ impl Gate {
                 });
             }
         }
+        let default_schedule = Schedule::new(options.plan_url.unwrap_or_default());
+        let refresh_now_min_gap_seconds = match options.refresh_now_min_gap_seconds {
+            None => default_schedule.refresh_now_min_gap_seconds,
+            Some(gap) if REFRESH_NOW_MIN_GAP_RANGE.contains(&gap) => u64::from(gap),
+            Some(gap) => {
+                return Err(GateError::InvalidOptions {
+                    field: "refresh_now_min_gap_seconds".into(),
+                    problem: format!(
+                        "{gap} s; the gap is {} to {} seconds",
+                        REFRESH_NOW_MIN_GAP_RANGE.start(),
+                        REFRESH_NOW_MIN_GAP_RANGE.end()
+                    ),
+                })
+            }
+        };
         let config = DeliveryConfig {
             app: options.app,
             env: options.env,
             keyring,
             verify: VerifyPolicy::default(),
             fail_policy: options.fail_policy,
-            schedule: Schedule {
-                rollout_salt: options.rollout_salt,
-                ..Schedule::new(options.plan_url.unwrap_or_default())
-            },
+            schedule: Schedule { rollout_salt: options.rollout_salt, refresh_now_min_gap_seconds, ..default_schedule },
         };
         let engine_options = EngineOptions { unit_id: options.unit_id, ..EngineOptions::default() };
         let delivery = Delivery::start(

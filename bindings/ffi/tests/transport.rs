@@ -240,3 +240,33 @@ fn a_rollout_salt_sends_the_devices_bucket_and_never_its_unit_id() {
         }
     }
 }
+
+#[test]
+fn refresh_now_min_gap_seconds_shortens_the_gap_within_bounds() {
+    let publisher = Publisher::new(1);
+    let store = TempDir::new("refresh-gap");
+    let transport = ScriptedTransport::new(vec![status(304), status(304)]);
+    let mut gate_options = options_with_transport(&publisher, &store, Arc::clone(&transport));
+    gate_options.bundled_plan = Some(publisher.seal(&standard_plan(3)));
+    gate_options.refresh_now_min_gap_seconds = Some(1);
+    let gate = Gate::new(gate_options).unwrap();
+    assert_eq!(gate.refresh_now().unwrap(), FetchResult::Unchanged);
+    // Held back for at most the configured second (the default holds it for a minute).
+    let before = unix_now();
+    match gate.refresh_now().unwrap() {
+        FetchResult::NotDue { next_fetch_unix } => {
+            assert!(next_fetch_unix <= before + 2, "{next_fetch_unix} vs {before}")
+        }
+        FetchResult::Unchanged => {} // the second had already passed
+        other => panic!("expected NotDue or Unchanged, got {other:?}"),
+    }
+
+    for bad in [0, 3601] {
+        let mut gate_options = options(&publisher, &TempDir::new("refresh-gap-bad"));
+        gate_options.refresh_now_min_gap_seconds = Some(bad);
+        match Gate::new(gate_options) {
+            Err(GateError::InvalidOptions { field, .. }) => assert_eq!(field, "refresh_now_min_gap_seconds"),
+            other => panic!("expected InvalidOptions for the gap {bad}, got {other:?}"),
+        }
+    }
+}

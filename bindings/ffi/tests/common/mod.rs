@@ -128,6 +128,7 @@ pub fn options(publisher: &Publisher, store: &TempDir) -> GateOptions {
         transport: None,
         signature_policy: None,
         rollout_salt: None,
+        refresh_now_min_gap_seconds: None,
     }
 }
 

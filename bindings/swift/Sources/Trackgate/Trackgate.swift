@@ -111,6 +111,9 @@ public final class Trackgate: @unchecked Sendable {
     ///   - rolloutSalt: The app's public rollout salt (by convention `"app/env"`): plan requests
     ///     then carry the device's rollout bucket, so staged releases reach their share of
     ///     devices. `nil`: the device gets a release only once it reaches 100 %.
+    ///   - refreshNowMinGapSeconds: The shortest gap between ``refreshNow()`` requests, 1 to
+    ///     3600 seconds; `nil` keeps the default minute (keep it in apps; tools and demos
+    ///     shorten it).
     /// - Throws: ``GateError/InvalidOptions(message:)`` naming the unusable field.
     public convenience init(
         app: String,
@@ -124,7 +127,8 @@ public final class Trackgate: @unchecked Sendable {
         transport: HttpTransport? = nil,
         idCacheCapacity: Int = Trackgate.defaultIdCacheCapacity,
         signaturePolicy: SignaturePolicy? = nil,
-        rolloutSalt: String? = nil
+        rolloutSalt: String? = nil,
+        refreshNowMinGapSeconds: UInt32? = nil
     ) throws {
         let options = GateOptions(
             app: app,
@@ -137,7 +141,8 @@ public final class Trackgate: @unchecked Sendable {
             planUrl: planURL?.absoluteString,
             transport: transport,
             signaturePolicy: signaturePolicy,
-            rolloutSalt: rolloutSalt
+            rolloutSalt: rolloutSalt,
+            refreshNowMinGapSeconds: refreshNowMinGapSeconds
         )
         try self.init(options: options, idCacheCapacity: idCacheCapacity)
     }

@@ -20,9 +20,12 @@ final class DemoApp {
         var env = "prod"
         /// Print `READY <phase>` and wait for a line on stdin before each phase.
         var step = false
-        /// Longest wait for the fetch schedule before a phase (refresh_now allows one request a
-        /// minute); longer waits run the phase with the current plan.
+        /// Longest wait for the fetch schedule before a phase (refresh_now allows one request
+        /// per `refreshGap`); longer waits run the phase with the current plan.
         var maxRefreshWait: TimeInterval = 75
+        /// The shortest gap between `refreshNow` requests, in seconds. Apps keep the default
+        /// minute; the scripted demo shortens it so its phases need not wait.
+        var refreshGap: UInt32 = 60
     }
 
     private var options: Options
@@ -49,7 +52,8 @@ final class DemoApp {
             failPolicy: .keepP0Only,
             unitId: savedInstallId?.isEmpty == false ? savedInstallId : nil,
             planURL: planURL,
-            transport: URLSessionTransport(configuration: .init(requestTimeout: 10, resourceTimeout: 30)))
+            transport: URLSessionTransport(configuration: .init(requestTimeout: 10, resourceTimeout: 30)),
+            refreshNowMinGapSeconds: options.refreshGap)
         installId = gate.unitId
         if savedInstallId != installId {
             try Data((installId + "\n").utf8).write(to: installIdFile, options: .atomic)
@@ -120,7 +124,8 @@ final class DemoApp {
         log("phase \(phase): kept \(kept) of \(events.count) events\(reasons.isEmpty ? "" : "; dropped: \(reasons)")")
     }
 
-    /// Asks for the newest plan. `refreshNow` allows one request a minute: when it is not due
+    /// Asks for the newest plan. `refreshNow` allows one request per `refreshGap` (a minute by
+    /// default): when it is not due
     /// yet, wait for it (up to `maxRefreshWait`), as the demo's phases stand for app sessions
     /// minutes apart.
     private func refresh() -> String {
@@ -129,7 +134,7 @@ final class DemoApp {
             if case .notDue(let next) = result {
                 let wait = TimeInterval(next) - Date().timeIntervalSince1970 + 0.5
                 if wait <= options.maxRefreshWait {
-                    log("waiting \(Int(wait.rounded(.up))) s: refresh_now allows one plan request a minute")
+                    log("waiting \(Int(wait.rounded(.up))) s: refresh_now allows one plan request per \(options.refreshGap) s")
                     Thread.sleep(forTimeInterval: max(0, wait))
                     result = try gate.refreshNow()
                 }

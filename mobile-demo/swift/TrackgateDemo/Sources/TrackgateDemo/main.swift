@@ -1,7 +1,7 @@
 // TrackgateDemo: a command-line stand-in for an iOS app that embeds trackgate (README.md).
 //
 // Usage: TrackgateDemo --server URL --store DIR --phases N --public-key HEX
-//                      [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS]
+//                      [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS] [--refresh-gap SECONDS]
 //
 // stdout carries only the protocol lines the operator script reads (READY, PLAN, PHASE, DONE);
 // everything else goes to stderr. Exit codes: 0 done, 1 the app could not start, 2 bad usage,
@@ -12,7 +12,7 @@ import Foundation
 func usage(_ problem: String) -> Never {
     log(problem)
     log("usage: TrackgateDemo --server URL --store DIR --phases N --public-key HEX"
-        + " [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS]")
+        + " [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS] [--refresh-gap SECONDS]")
     exit(2)
 }
 
@@ -25,6 +25,7 @@ func parse(_ arguments: [String]) -> DemoApp.Options {
     var env = "prod"
     var step = false
     var maxRefreshWait: TimeInterval = 75
+    var refreshGap: UInt32 = 60
     var iterator = arguments.makeIterator()
     func value(_ flag: String) -> String {
         guard let value = iterator.next() else { usage("\(flag) needs a value") }
@@ -51,6 +52,11 @@ func parse(_ arguments: [String]) -> DemoApp.Options {
                 usage("--max-refresh-wait wants seconds")
             }
             maxRefreshWait = seconds
+        case "--refresh-gap":
+            guard let seconds = UInt32(value(flag)), (1...3600).contains(seconds) else {
+                usage("--refresh-gap wants 1 to 3600 seconds")
+            }
+            refreshGap = seconds
         default: usage("unknown option \(flag)")
         }
     }
@@ -62,6 +68,7 @@ func parse(_ arguments: [String]) -> DemoApp.Options {
     options.env = env
     options.step = step
     options.maxRefreshWait = maxRefreshWait
+    options.refreshGap = refreshGap
     return options
 }
 

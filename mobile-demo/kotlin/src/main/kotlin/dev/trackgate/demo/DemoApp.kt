@@ -38,6 +38,11 @@ class DemoApp(private val options: Options) : Closeable {
         val step: Boolean = false,
         /** Longest wait for the fetch schedule before a phase, in seconds. */
         val maxRefreshWaitSeconds: Double = 75.0,
+        /**
+         * The shortest gap between `refreshNow` requests, in seconds. Apps keep the default
+         * minute; the scripted demo shortens it so its phases need not wait.
+         */
+        val refreshGapSeconds: Int = 60,
     )
 
     private val trackgate: Trackgate
@@ -63,6 +68,7 @@ class DemoApp(private val options: Options) : Closeable {
                 unitId = saved,
                 planUrl = "${options.server}/v1/plans/${options.app}/${options.env}",
                 transport = HttpURLConnectionTransport(connectTimeoutMillis = 10_000, readTimeoutMillis = 10_000),
+                refreshNowMinGapSeconds = options.refreshGapSeconds.toUInt(),
             ),
         )
         installId = trackgate.unitId
@@ -132,7 +138,8 @@ class DemoApp(private val options: Options) : Closeable {
     }
 
     /**
-     * Asks for the newest plan. `refreshNow` allows one request a minute: when it is not due yet,
+     * Asks for the newest plan. `refreshNow` allows one request per [Options.refreshGapSeconds]
+     * (a minute by default): when it is not due yet,
      * wait for it (up to [Options.maxRefreshWaitSeconds]), as the phases stand for app sessions
      * minutes apart.
      */
@@ -141,7 +148,7 @@ class DemoApp(private val options: Options) : Closeable {
         if (result is FetchResult.NotDue) {
             val waitSeconds = result.nextFetchUnix.toDouble() - System.currentTimeMillis() / 1000.0 + 0.5
             if (waitSeconds <= options.maxRefreshWaitSeconds) {
-                log("waiting ${Math.ceil(waitSeconds).toInt()} s: refresh_now allows one plan request a minute")
+                log("waiting ${Math.ceil(waitSeconds).toInt()} s: refresh_now allows one plan request per ${options.refreshGapSeconds} s")
                 Thread.sleep((waitSeconds.coerceAtLeast(0.0) * 1000).toLong())
                 result = trackgate.refreshNow()
             }

@@ -8,14 +8,14 @@ import kotlin.system.exitProcess
  * (mobile-demo/README.md). Same options, protocol and exit codes as the Swift demo:
  *
  *   trackgate-demo --server URL --store DIR --phases N --public-key HEX
- *                  [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS]
+ *                  [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS] [--refresh-gap SECONDS]
  *
  * stdout carries only the protocol lines (READY, PLAN, PHASE, DONE); everything else goes to
  * stderr. Exit codes: 0 done, 1 the app could not start, 2 bad usage, 3 stopped by "quit".
  */
 
 private const val USAGE = "usage: trackgate-demo --server URL --store DIR --phases N --public-key HEX" +
-    " [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS]"
+    " [--app NAME] [--env NAME] [--step] [--max-refresh-wait SECONDS] [--refresh-gap SECONDS]"
 
 private fun usage(problem: String): Nothing {
     log(problem)
@@ -32,6 +32,7 @@ private fun parse(arguments: List<String>): DemoApp.Options {
     var env = "prod"
     var step = false
     var maxRefreshWait = 75.0
+    var refreshGap = 60
     val iterator = arguments.iterator()
     fun value(flag: String): String = if (iterator.hasNext()) iterator.next() else usage("$flag needs a value")
     while (iterator.hasNext()) {
@@ -48,6 +49,8 @@ private fun parse(arguments: List<String>): DemoApp.Options {
             "--step" -> step = true
             "--max-refresh-wait" ->
                 maxRefreshWait = value(flag).toDoubleOrNull()?.takeIf { it >= 0 } ?: usage("--max-refresh-wait wants seconds")
+            "--refresh-gap" ->
+                refreshGap = value(flag).toIntOrNull()?.takeIf { it in 1..3600 } ?: usage("--refresh-gap wants 1 to 3600 seconds")
             else -> usage("unknown option $flag")
         }
     }
@@ -60,6 +63,7 @@ private fun parse(arguments: List<String>): DemoApp.Options {
         env = env,
         step = step,
         maxRefreshWaitSeconds = maxRefreshWait,
+        refreshGapSeconds = refreshGap,
     )
 }
 
