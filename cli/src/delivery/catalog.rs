@@ -53,6 +53,14 @@ pub struct ServedPlan {
     pub file: PathBuf,
 }
 
+impl ServedPlan {
+    /// An envelope of plan `version` read from `file`, with its entity tag.
+    pub fn new(bytes: Vec<u8>, version: u64, file: PathBuf) -> ServedPlan {
+        let etag = format!("\"{}\"", to_hex(&envelope_digest(&bytes)[..16]));
+        ServedPlan { bytes: Bytes::from(bytes), etag, version, file }
+    }
+}
+
 /// A release record with the envelopes it gates.
 #[derive(Debug, Clone)]
 pub struct ServedRelease {
@@ -367,10 +375,9 @@ impl Scanner {
             };
             verify_envelope(&bytes, &context).map_err(|error| Skip::Content(error.to_string()))?;
         }
-        let etag = format!("\"{}\"", to_hex(&envelope_digest(&bytes)[..16]));
         let scope = (header.app.clone(), header.env.clone());
         let version = header.plan_version;
-        Ok((scope, ServedPlan { bytes: Bytes::from(bytes), etag, version, file: path.to_owned() }))
+        Ok((scope, ServedPlan::new(bytes, version, path.to_owned())))
     }
 
     /// The newest last good envelope per scope (files in name order, so ties resolve the same

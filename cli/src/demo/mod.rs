@@ -1,4 +1,5 @@
-//! `trackgate demo`: runs a plan on simulated devices and summarises what it keeps and drops.
+//! `trackgate demo`: runs a plan on simulated devices and summarises what it keeps and drops;
+//! with `--governance`, runs the whole governance loop on them instead (`governance.rs`).
 //!
 //! Owns the traffic simulator (`traffic.rs`: a seeded session model per device), the parallel
 //! run over devices (`simulate.rs`), the sums of their reports (`tally.rs`) and the summary
@@ -12,7 +13,9 @@
 //!   every number shown comes from the engines' `take_report()`, except the true counts,
 //!   which the simulator keeps itself to check the engine's weighted estimates against.
 
+mod governance;
 mod render;
+mod rollout;
 mod simulate;
 mod summary;
 mod tally;
@@ -53,9 +56,9 @@ pub(super) const TOP_DROPPERS: usize = 10;
 /// Arguments of `trackgate demo`.
 #[derive(Args)]
 pub struct DemoArgs {
-    /// Simulated devices, 1 to 10,000,000.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=MAX_DEVICES))]
-    devices: u64,
+    /// Simulated devices, 1 to 10,000,000 [default: 10,000; with --governance 2,000].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_DEVICES))]
+    devices: Option<u64>,
     /// Seed of the simulated traffic and unit ids; the same seed replays the same run.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -65,26 +68,48 @@ pub struct DemoArgs {
     /// What-if: shed every event below this priority (P0 is never shed), overriding the plan.
     #[arg(
         long,
+        conflicts_with = "governance",
         value_name = "PRIORITY",
         value_parser = PossibleValuesParser::new(["P0", "P1", "P2", "P3"])
             .try_map(|text| Priority::parse(&text).ok_or("expected P0, P1, P2 or P3")),
     )]
     shed_below: Option<Priority>,
     /// Print the summary as one JSON object instead of tables.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "governance")]
     json: bool,
     /// Worker threads (default: the available cores); the output does not depend on it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "governance")]
     threads: Option<NonZeroUsize>,
+    /// Run the governance loop instead: report, proposal, owner review, plan apply, and a
+    /// release signed by two roles, rolled out 1% → 10% → 50% → 100% under the watch, in
+    /// simulated time (docs/governance.md, "Try it").
+    #[arg(long)]
+    governance: bool,
 }
+
+impl DemoArgs {
+    /// Simulated devices: `--devices`, else the mode's default.
+    pub(super) fn devices(&self) -> u64 {
+        self.devices.unwrap_or(if self.governance { GOVERNANCE_DEVICES } else { DEVICES })
+    }
+}
+
+/// Devices simulated by default.
+const DEVICES: u64 = 10_000;
+
+/// Devices simulated by default with `--governance` (each one also a delivery client).
+const GOVERNANCE_DEVICES: u64 = 2_000;
 
 /// Runs `trackgate demo`.
 pub fn run(args: &DemoArgs) -> Result<(), Failure> {
     let (plan, source) = load_plan(args)?;
+    if args.governance {
+        return governance::run(plan, &source, args.devices(), args.seed);
+    }
     let model = TrafficModel::new(plan)?;
     let threads = args.threads.map_or_else(threads::available, NonZeroUsize::get);
     let progress = progress_bar(args);
-    let tally = simulate_devices(&model, args.devices, args.seed, threads, &progress);
+    let tally = simulate_devices(&model, args.devices(), args.seed, threads, &progress);
     progress.finish_and_clear();
     let summary = Summary::new(&model, source, args, &tally);
     let output = if args.json {
@@ -120,10 +145,10 @@ fn load_plan(args: &DemoArgs) -> Result<(Plan, String), Failure> {
 
 /// A bar on stderr for long interactive runs only: never in JSON mode or when piped.
 fn progress_bar(args: &DemoArgs) -> ProgressBar {
-    if args.json || args.devices < PROGRESS_MIN_DEVICES || !std::io::stderr().is_terminal() {
+    if args.json || args.devices() < PROGRESS_MIN_DEVICES || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    let bar = ProgressBar::new(args.devices);
+    let bar = ProgressBar::new(args.devices());
     if let Ok(style) = ProgressStyle::with_template("simulating {pos}/{len} devices [{bar:40}] {eta} left") {
         bar.set_style(style.progress_chars("=> "));
     }

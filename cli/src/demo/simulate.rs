@@ -88,10 +88,31 @@ pub(super) fn simulate_device(
     let clock = Arc::new(ManualClock::new(SIMULATION_START_UNIX_MS));
     let engine = model.engine(unit_id(seed, device), Arc::clone(&clock));
     let mut random = SplitMix64::new(stream_seed(seed, device, TRAFFIC_STREAM));
+    let sessions = draw_sessions(&mut random);
+    use_app(model, &engine, &clock, &mut random, truth, sessions);
+    tally.add_device(model, engine.take_report(), truth);
+}
+
+/// How many sessions a device has: 1, plus one more with probability 1/2 each time, up to
+/// [`MOST_SESSIONS`].
+pub(super) fn draw_sessions(random: &mut SplitMix64) -> u32 {
     let mut sessions = 1;
     while sessions < MOST_SESSIONS && random.chance(0.5) {
         sessions += 1;
     }
+    sessions
+}
+
+/// `sessions` sessions hours apart on one device's gate, each a series of user actions
+/// seconds apart (the clock moves with them).
+pub(super) fn use_app(
+    model: &TrafficModel,
+    engine: &Engine,
+    clock: &ManualClock,
+    random: &mut SplitMix64,
+    truth: &mut DeviceTruth,
+    sessions: u32,
+) {
     for session in 0..sessions {
         if session > 0 {
             clock.advance_nanos(random.between(SESSION_GAP_NANOS));
@@ -99,14 +120,13 @@ pub(super) fn simulate_device(
         for _ in 0..random.between(ACTIONS_PER_SESSION) {
             clock.advance_nanos(random.between(THINK_TIME_NANOS));
             if model.events.is_empty() || random.chance(STRAY_SHARE) {
-                offer_stray(&engine, &mut random, truth);
+                offer_stray(engine, random, truth);
             } else {
                 let index = model.pick(random.unit_interval());
-                offer_event(model, index, &engine, &clock, &mut random, truth);
+                offer_event(model, index, engine, clock, random, truth);
             }
         }
     }
-    tally.add_device(model, engine.take_report(), truth);
 }
 
 /// One user action on a registered event: a single occurrence, or a burst for chatty events.
@@ -151,7 +171,7 @@ pub(super) fn unit_id(seed: u64, device: u64) -> String {
 }
 
 /// The seed of one device's stream: unrelated for neighbouring devices and for each stream.
-fn stream_seed(seed: u64, device: u64, stream: u64) -> u64 {
+pub(super) fn stream_seed(seed: u64, device: u64, stream: u64) -> u64 {
     SplitMix64::mix(SplitMix64::mix(seed ^ stream).wrapping_add(device))
 }
 

@@ -118,7 +118,7 @@ impl Summary {
                 shadow: plan.shadow,
                 shed_below: plan.shed_below,
             },
-            devices: args.devices,
+            devices: args.devices(),
             seed: args.seed,
             simulated_events: tally.simulated_events,
             offered: tally.offered,

@@ -11,7 +11,7 @@
 
 mod envelopes;
 mod inputs;
-mod table;
+pub mod table;
 
 use std::path::{Path, PathBuf};
 

@@ -150,7 +150,8 @@ fn read_counts_document(path: &Path, text: &str, at: Place) -> Result<WindowCoun
     }
 }
 
-fn merge_window(into: &mut WindowCounts, from: WindowCounts) {
+/// Adds the counts of `from` into `into` (same window).
+pub fn merge_window(into: &mut WindowCounts, from: WindowCounts) {
     for (name, counts) in from.names {
         let entry = into.names.entry(name).or_default();
         entry.priority = entry.priority.or(counts.priority);
@@ -207,7 +208,8 @@ fn share_bytes(dropped: &ReasonCounts, dropped_bytes: u64) -> ReasonCounts {
     shared
 }
 
-fn from_drop_report(report: DropReport) -> WindowCounts {
+/// One SDK drop report as the counts of its window (its UTC start day).
+pub fn from_drop_report(report: DropReport) -> WindowCounts {
     let mut window = WindowCounts { label: utc_date(report.window_start_unix_ms), ..WindowCounts::default() };
     let mut attributed = Counts::default();
     for event in &report.events {
