@@ -51,7 +51,7 @@ launcher() { # launcher PLATFORM: the platform's run script
 }
 
 # Build everything first, so building never counts against a phase.
-(cd "$repo" && cargo build -q -p trackgate-cli --bin trackgate)
+(cd "$repo" && cargo build -q --workspace --bins)   # the CLI, with the workspace's features
 cli="$target/debug/trackgate"
 for platform in "${platforms[@]}"; do
   log "building $platform"

@@ -71,8 +71,8 @@ python3 -m pytest tests/spark -q
 step "instruction counts against the committed baseline"
 bash benches/callgrind.sh
 
-step "benchmarks, short mode (medians for the log; not a gate)"
-bash benches/run-short.sh
+step "benchmarks run (criterion's test mode: each bench once, debug build; figures: benches/run-short.sh)"
+cargo test --workspace --benches
 
 finish_step
 printf '\n==> step times\n'

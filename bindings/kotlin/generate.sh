@@ -26,14 +26,19 @@ case "$(uname -s)" in
 esac
 
 cd "$repo"
-# Two invocations, not one: building both packages together would unify their dependencies'
-# features and produce a library that differs from what `cargo build -p trackgate-ffi` gives.
+# Two invocations, not one: the library is built alone, exactly as it ships (`-p trackgate-ffi`:
+# without the CLI's features, such as the delivery crate's HTTP client); the host tools (the
+# CLI, uniffi-bindgen) with the workspace's features, which `cargo test --workspace` already
+# built, so their dependency tree is not compiled once more.
 cargo build -q "${cargo_profile[@]}" -p trackgate-ffi
-cargo build -q "${cargo_profile[@]}" -p trackgate-cli --bin trackgate
+cargo build -q "${cargo_profile[@]}" --workspace --bins
+if [ "$profile" != debug ]; then
+    cargo build -q --workspace --bins
+fi
 generated=$repo/bindings/kotlin/target/generated-sources/uniffi
 rm -rf "$generated"
 # The generator itself always runs as a debug build: it is not what is measured or shipped.
-cargo run -q -p trackgate-uniffi-bindgen --bin uniffi-bindgen -- generate \
+"$target/debug/uniffi-bindgen" generate \
     --library "$target/$profile/$library" --language kotlin --no-format --out-dir "$generated"
 test -f "$generated/dev/trackgate/trackgate_ffi.kt" || {
     echo "generate.sh: uniffi-bindgen wrote no dev/trackgate/trackgate_ffi.kt into $generated" >&2

@@ -37,7 +37,9 @@ fi
 
 step "trackgate CLI (keys and signed envelopes for the tests)"
 if [ -z "${TRACKGATE_CLI:-}" ]; then
-    (cd "$repo" && cargo build --quiet -p trackgate-cli)
+    # The workspace's feature set, as `cargo test --workspace` builds it (scripts/test.sh):
+    # host tools built per package would rebuild the dependency tree with other features.
+    (cd "$repo" && cargo build --quiet --workspace --bins)
     export TRACKGATE_CLI=$target/debug/trackgate
 fi
 

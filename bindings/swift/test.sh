@@ -24,7 +24,7 @@ log() { printf '[swift test.sh] %s\n' "$*" >&2; }
 die() { log "FAILED: $*"; exit 1; }
 
 log "building the host library, the bindgen and the trackgate CLI"
-(cd "$repo" && cargo build --quiet -p trackgate-cli --bin trackgate)
+(cd "$repo" && cargo build --quiet --workspace --bins)   # the CLI, with the workspace's features
 lib_dir="$("$package_dir/scripts/generate.sh" debug | tail -n 1)"
 cli="$target_dir/debug/trackgate"
 [[ -x "$cli" ]] || die "no trackgate binary at $cli"

@@ -10,4 +10,6 @@ if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     apt-get update -qq
     apt-get install -y -qq nginx >/dev/null
 fi
-cargo test -p trackgate-delivery --features http --test interop_nginx -- --ignored
+# --workspace, not `-p trackgate-delivery --features http`: the CLI enables `http` in the
+# workspace's feature set, which `cargo test --workspace` has already built.
+cargo test --workspace --test interop_nginx -- --ignored

@@ -20,7 +20,9 @@ for tool in java mvn cargo; do
 done
 
 started=$SECONDS
-(cd "$repo" && cargo build -q -p trackgate-stream -p trackgate-cli)
+# The CLI with the workspace's features (as `cargo test --workspace` builds it); the stream
+# library alone, as it is deployed.
+(cd "$repo" && cargo build -q --workspace --bins && cargo build -q -p trackgate-stream)
 echo "flink: native library and CLI ready in $((SECONDS - started)) s"
 
 rm -rf "$here/target/surefire-reports"

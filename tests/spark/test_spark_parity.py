@@ -52,7 +52,8 @@ def load_sampling_reference():
 def trackgate_binary() -> str:
     if os.environ.get("TRACKGATE_BIN"):
         return os.environ["TRACKGATE_BIN"]
-    subprocess.run(["cargo", "build", "-q", "-p", "trackgate-cli"], cwd=ROOT, check=True)
+    # The workspace's feature set, which `cargo test --workspace` already built.
+    subprocess.run(["cargo", "build", "-q", "--workspace", "--bins"], cwd=ROOT, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     return str(target / "debug" / "trackgate")
 

@@ -41,7 +41,8 @@ log() { printf '[generate] %s\n' "$*" >&2; }
 log "cargo build -p trackgate-ffi ${cargo_profile[*]}"
 (cd "$repo" && cargo build --quiet -p trackgate-ffi "${cargo_profile[@]}")
 # The bindgen only reads the library's metadata; its debug build is enough for both profiles.
-(cd "$repo" && cargo build --quiet -p trackgate-uniffi-bindgen --bin uniffi-bindgen)
+# Built with the workspace's features (as `cargo test --workspace` builds them), not alone.
+(cd "$repo" && cargo build --quiet --workspace --bins)
 [[ -f "$library" ]] || { log "expected $library after the build; is CARGO_TARGET_DIR right?"; exit 1; }
 
 out="$(mktemp -d)"
