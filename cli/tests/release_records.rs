@@ -8,7 +8,8 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{keygen, path, scratch, trackgate, ServeProcess};
+use common::release::{release, release_scratch, ReleaseScratch};
+use common::{path, trackgate, ServeProcess};
 use trackgate_delivery::parse_envelope;
 
 const T0: u64 = 1_800_000_000;
@@ -19,24 +20,10 @@ const NEXT: &str = r#"{"schema": 1, "app": "shop", "env": "prod", "version": 2, 
     "checkout.completed": {"priority": "P0", "owner": "payments"},
     "search.performed": {"priority": "P2", "owner": "search"}}}"#;
 
-fn release(arguments: &[&str], now: u64) -> common::Run {
-    let now = now.to_string();
-    let mut all = vec!["release"];
-    all.extend_from_slice(arguments);
-    all.extend_from_slice(&["--now", &now]);
-    trackgate(&all)
-}
-
 /// A plan directory with version 1 and release `r` of version 2 rolling out on `steps`;
 /// returns (plans directory, record path).
 fn rolling_out(name: &str, steps: &str) -> (PathBuf, PathBuf) {
-    let directory = scratch(name);
-    let plans = directory.join("plans");
-    std::fs::create_dir_all(&plans).unwrap();
-    let (business, _, _) = keygen(&directory.join("business"));
-    let (technical, _, _) = keygen(&directory.join("technical"));
-    std::fs::write(directory.join("previous.json"), PREVIOUS).unwrap();
-    std::fs::write(directory.join("next.json"), NEXT).unwrap();
+    let ReleaseScratch { directory, plans, business, technical, .. } = release_scratch(name, PREVIOUS, NEXT);
     trackgate(&[
         "build",
         path(&directory.join("previous.json")),

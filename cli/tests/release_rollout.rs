@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::fleet::Fleet;
-use common::{keygen, path, scratch, trackgate, ServeProcess};
+use common::release::{release, release_scratch, ReleaseScratch};
+use common::{path, trackgate, ServeProcess};
 use trackgate_delivery::rollout_bucket;
 use trackgate_release::{in_share, ReleaseRecord};
 
@@ -53,13 +54,8 @@ fn public_key(hex_file: &Path) -> [u8; 32] {
 }
 
 fn setup(name: &str, next: &str, devices: usize) -> Setup {
-    let directory = scratch(name);
-    let plans = directory.join("plans");
-    std::fs::create_dir_all(&plans).unwrap();
-    let (business, _, business_hex) = keygen(&directory.join("business"));
-    let (technical, _, technical_hex) = keygen(&directory.join("technical"));
-    std::fs::write(directory.join("previous.json"), PREVIOUS).unwrap();
-    std::fs::write(directory.join("next.json"), next).unwrap();
+    let ReleaseScratch { directory, plans, business, technical, business_hex, technical_hex, .. } =
+        release_scratch(name, PREVIOUS, next);
     let bundled = plans.join("shop-prod-1.tgplan");
     let issued = (T0 - 24 * HOUR).to_string();
     // Devices require both roles, so even the bundled plan is co-signed.
@@ -85,15 +81,6 @@ fn setup(name: &str, next: &str, devices: usize) -> Setup {
     let keys = [("business", public_key(&business_hex)), ("technical", public_key(&technical_hex))];
     let fleet = Fleet::new(devices, &server.base_url, &keys, &std::fs::read(&bundled).unwrap(), T0 - 2 * HOUR, 13);
     Setup { directory, plans, collect, business, technical, server, fleet }
-}
-
-/// Runs a `trackgate release` subcommand at `now`.
-fn release(arguments: &[&str], now: u64) -> common::Run {
-    let now = now.to_string();
-    let mut all = vec!["release"];
-    all.extend_from_slice(arguments);
-    all.extend_from_slice(&["--now", &now]);
-    trackgate(&all)
 }
 
 /// Registers, checks, diffs, approves (both roles) and schedules release `id` to start at T0.

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod fleet;
+pub mod release;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -242,17 +243,7 @@ pub fn keygen(directory: &Path) -> (PathBuf, PathBuf, PathBuf) {
 /// POSTs `body` as `application/json` to `/v1/collect` over a plain TCP connection; returns the
 /// status code.
 pub fn post_json(address: &str, body: &str) -> u16 {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).expect("connects");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).expect("sets a timeout");
-    let request = format!(
-        "POST /v1/collect HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).expect("sends");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("reads the answer");
-    answer.split(' ').nth(1).and_then(|status| status.parse().ok()).expect("an HTTP status line")
+    post_collect(address, "application/json", body)
 }
 
 /// A fresh scratch directory named `name` with an empty `plans/` for `trackgate serve`.
@@ -283,11 +274,17 @@ pub fn sign_small_plan(directory: &Path, app: &str, version: u64, out: &Path) ->
 
 /// POSTs `body` as `application/x-ndjson` to `/v1/collect`; returns the status code.
 pub fn post_ndjson(address: &str, body: &str) -> u16 {
+    post_collect(address, "application/x-ndjson", body)
+}
+
+/// POSTs `body` with `content_type` to `/v1/collect` over a plain TCP connection (one request,
+/// `Connection: close`); returns the status code.
+fn post_collect(address: &str, content_type: &str, body: &str) -> u16 {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).expect("connects");
     stream.set_read_timeout(Some(Duration::from_secs(20))).expect("sets a timeout");
     let request = format!(
-        "POST /v1/collect HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-ndjson\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /v1/collect HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).expect("sends");
