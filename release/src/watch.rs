@@ -14,6 +14,14 @@
 //!
 //! Until both cohorts hold `min_reports` reports the verdict is [`Verdict::NotEnough`]: the
 //! rollout waits rather than move on without evidence.
+//!
+//! **Noise.** A first step reaches few devices, and their counts vary: comparing raw means
+//! would halt good releases by chance. A guard breaches only when the difference exceeds its
+//! limit by more than `noise_z` standard errors (2.33 by default: a one-sided test at about
+//! 1 %). The kept-P0 guard takes its standard error from the per-report spread of each cohort
+//! (Welch); the share guards treat events as independent (binomial), an approximation that
+//! understates the noise when one device sends many events. `noise_z = 0` compares the raw
+//! values.
 
 use std::collections::BTreeSet;
 
@@ -38,6 +46,8 @@ pub struct GuardConfig {
     pub min_reports: u64,
     /// How far before the rollout's start reports of the previous version count (seconds).
     pub baseline_seconds: u64,
+    /// Standard errors by which a difference must exceed its limit to breach (0: none).
+    pub noise_z: f64,
 }
 
 impl Default for GuardConfig {
@@ -48,6 +58,7 @@ impl Default for GuardConfig {
             max_unregistered_rise: 0.005,
             min_reports: 20,
             baseline_seconds: 24 * 3600,
+            noise_z: 2.33,
         }
     }
 }
@@ -67,6 +78,12 @@ impl GuardConfig {
                 });
             }
         }
+        if !(0.0..=10.0).contains(&self.noise_z) {
+            return Err(ReleaseError::Config {
+                field: "$.guards.noise_z".to_owned(),
+                problem: format!("standard errors from 0 to 10, got {}", self.noise_z),
+            });
+        }
         if self.min_reports == 0 {
             return Err(ReleaseError::Config {
                 field: "$.guards.min_reports".to_owned(),
@@ -78,7 +95,7 @@ impl GuardConfig {
 }
 
 /// The reports of one plan version, summed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Cohort {
     /// Reports (device windows).
     pub reports: u64,
@@ -86,6 +103,9 @@ pub struct Cohort {
     pub offered: u64,
     /// Kept occurrences of the previous plan's P0 events.
     pub kept_p0: u64,
+    /// The sum over reports of each report's kept P0 occurrences squared (for the spread).
+    #[serde(default)]
+    pub kept_p0_squares: f64,
     /// Drops by reason.
     pub dropped: ReasonCounts,
     /// Occurrences of unregistered names (kept or dropped), removed names aside.
@@ -97,11 +117,14 @@ impl Cohort {
         self.reports += 1;
         self.offered = self.offered.saturating_add(report.offered);
         self.dropped.merge(&report.dropped);
+        let mut kept_p0 = 0u64;
         for event in &report.events {
             if p0.contains(event.name.as_str()) {
-                self.kept_p0 = self.kept_p0.saturating_add(event.kept);
+                kept_p0 = kept_p0.saturating_add(event.kept);
             }
         }
+        self.kept_p0 = self.kept_p0.saturating_add(kept_p0);
+        self.kept_p0_squares += (kept_p0 as f64) * (kept_p0 as f64);
         let mut unregistered = report.unregistered_overflow;
         for name in &report.unregistered {
             if !removed.contains(&name.name) {
@@ -117,6 +140,27 @@ impl Cohort {
             0.0
         } else {
             self.kept_p0 as f64 / self.reports as f64
+        }
+    }
+
+    /// The squared standard error of [`Cohort::kept_p0_per_device`]: the reports' sample
+    /// variance over their number (0 below two reports).
+    fn kept_p0_mean_variance(&self) -> f64 {
+        if self.reports < 2 {
+            return 0.0;
+        }
+        let n = self.reports as f64;
+        let mean = self.kept_p0 as f64 / n;
+        let variance = ((self.kept_p0_squares - n * mean * mean) / (n - 1.0)).max(0.0);
+        variance / n
+    }
+
+    /// The squared standard error of a share `p` of this cohort's offered events (binomial).
+    fn share_variance(&self, p: f64) -> f64 {
+        if self.offered == 0 {
+            0.0
+        } else {
+            p * (1.0 - p) / self.offered as f64
         }
     }
 
@@ -220,8 +264,11 @@ pub fn evaluate<'r>(
         return WatchReport { at: now, new, old, verdict: Verdict::NotEnough, breaches: Vec::new() };
     }
     let mut breaches = Vec::new();
+    let z = guards.noise_z;
     let (before, after) = (old.kept_p0_per_device(), new.kept_p0_per_device());
-    if before > 0.0 && after < before * (1.0 - guards.max_p0_fall) {
+    let keep = 1.0 - guards.max_p0_fall;
+    let noise = (new.kept_p0_mean_variance() + keep * keep * old.kept_p0_mean_variance()).sqrt();
+    if before > 0.0 && before * keep - after > z * noise {
         breaches.push(format!(
             "kept P0 events per device fell {:.1}% ({before:.2} → {after:.2}; limit {:.1}%)",
             (before - after) / before * 100.0,
@@ -233,7 +280,8 @@ pub fn evaluate<'r>(
             continue;
         }
         let (before, after) = (old.reason_share(reason), new.reason_share(reason));
-        if after - before > guards.max_reason_jump {
+        let noise = (new.share_variance(after) + old.share_variance(before)).sqrt();
+        if after - before - guards.max_reason_jump > z * noise {
             breaches.push(format!(
                 "drop reason {} jumped from {:.2}% to {:.2}% of offered events (limit +{:.2} points)",
                 reason.as_str(),
@@ -244,7 +292,8 @@ pub fn evaluate<'r>(
         }
     }
     let (before, after) = (old.unregistered_share(), new.unregistered_share());
-    if after - before > guards.max_unregistered_rise {
+    let noise = (new.share_variance(after) + old.share_variance(before)).sqrt();
+    if after - before - guards.max_unregistered_rise > z * noise {
         breaches.push(format!(
             "unregistered share rose from {:.2}% to {:.2}% of offered events (limit +{:.2} points)",
             before * 100.0,

@@ -191,3 +191,32 @@ fn reports_of_other_scopes_versions_or_times_are_not_counted() {
     assert!(matches!(advance, Advance::Waiting(_)), "{advance:?}");
     assert_eq!(watch.unwrap().new.reports, 0);
 }
+
+#[test]
+fn a_fall_within_the_noise_of_few_devices_waits_but_the_same_fall_beyond_it_halts() {
+    let record = scheduled(good_next());
+    let (record, _, _) = record.advance(&[], "ops", T0).unwrap();
+    // 20 devices per version, kept P0 per device spread over 0..=9 (mean 4.5) before and
+    // 0,0,1..=8 (mean 3.6) after: a 20 % fall against a 10 % limit, but within about one
+    // standard error of that limit for so few devices.
+    let mut noisy = Vec::new();
+    for device in 0..20u64 {
+        noisy.push(report(1, T0 - 600, device % 10, 0, 0));
+        noisy.push(report(2, T0 + 600, (device % 10).saturating_sub(1), 0, 0));
+    }
+    let (_, advance, watch) = record.watch(&noisy, "watch", T0 + 900).unwrap();
+    assert!(matches!(advance, Advance::Waiting(_)), "{advance:?}");
+    assert_eq!(watch.unwrap().verdict, watch::Verdict::Clean);
+
+    // Without the noise allowance the raw means breach.
+    let mut raw = record.clone();
+    raw.guards.noise_z = 0.0;
+    let (_, advance, _) = raw.watch(&noisy, "watch", T0 + 900).unwrap();
+    assert!(matches!(&advance, Advance::RolledBack(why) if why.contains("fell 20.0%")), "{advance:?}");
+
+    // The same fall with every device alike is no noise: it halts.
+    let steady: Vec<DropReport> =
+        (0..20).flat_map(|_| [report(1, T0 - 600, 5, 0, 0), report(2, T0 + 600, 4, 0, 0)]).collect();
+    let (_, advance, _) = record.watch(&steady, "watch", T0 + 900).unwrap();
+    assert!(matches!(&advance, Advance::RolledBack(why) if why.contains("fell 20.0%")), "{advance:?}");
+}
