@@ -30,7 +30,7 @@ pub const KEYRING_CAP: usize = 64 << 10;
 #[serde(deny_unknown_fields)]
 struct KeyringDocument {
     keys: Vec<KeyDocument>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "thresholds_once_each")]
     threshold: BTreeMap<String, u32>,
     #[serde(default)]
     revoked: Vec<String>,
@@ -42,6 +42,28 @@ struct KeyDocument {
     public: String,
     #[serde(default)]
     role: Option<String>,
+}
+
+/// The `threshold` object, refusing a role named twice: JSON readers differ on which of two
+/// equal keys wins, so a keyring that says two things about one role is an error, not a guess.
+fn thresholds_once_each<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<String, u32>, D::Error> {
+    struct Thresholds;
+    impl<'de> serde::de::Visitor<'de> for Thresholds {
+        type Value = BTreeMap<String, u32>;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("an object of role names to signature counts")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut thresholds = BTreeMap::new();
+            while let Some((role, count)) = map.next_entry::<String, u32>()? {
+                if thresholds.insert(role.clone(), count).is_some() {
+                    return Err(serde::de::Error::custom(format!("role `{role}` has two thresholds")));
+                }
+            }
+            Ok(thresholds)
+        }
+    }
+    deserializer.deserialize_map(Thresholds)
 }
 
 /// Reads and checks a keyring file.
@@ -137,5 +159,19 @@ mod tests {
         assert_eq!(place(two(&unroled, r#", "threshold": {"business": 1}"#)), Some("$.keys[1].role".into()));
         let revoked_all = format!(r#", "threshold": {{"business": 1}}, "revoked": ["{}"]"#, public(1));
         assert_eq!(place(two(&technical, &revoked_all)), Some("$.threshold.business".into()));
+    }
+
+    #[test]
+    fn a_role_with_two_thresholds_is_refused_with_its_place() {
+        let path = std::env::temp_dir().join(format!("trackgate-keyring-twice-{}.json", std::process::id()));
+        let json = format!(
+            "{{\"keys\": [{{\"public\": \"{}\", \"role\": \"business\"}}],\n \"threshold\": {{\"business\": 1, \"business\": 2}}}}",
+            public(1)
+        );
+        std::fs::write(&path, json).unwrap();
+        let message = read(&path).err().expect("refused").message;
+        std::fs::remove_file(&path).unwrap();
+        assert!(message.contains("role `business` has two thresholds"), "{message}");
+        assert!(message.contains(":2:"), "names the line: {message}");
     }
 }
