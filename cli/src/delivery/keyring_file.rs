@@ -169,7 +169,7 @@ mod tests {
             public(1)
         );
         std::fs::write(&path, json).unwrap();
-        let message = read(&path).err().expect("refused").message;
+        let message = read(&path).expect_err("refused").message;
         std::fs::remove_file(&path).unwrap();
         assert!(message.contains("role `business` has two thresholds"), "{message}");
         assert!(message.contains(":2:"), "names the line: {message}");
