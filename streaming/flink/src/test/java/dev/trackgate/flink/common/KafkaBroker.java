@@ -3,6 +3,7 @@ package dev.trackgate.flink.common;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -179,6 +180,30 @@ public final class KafkaBroker {
         }
         try (Admin admin = admin()) {
             admin.createTopics(created).all().get(30, TimeUnit.SECONDS);
+            awaitLeaders(admin, topics);
+        }
+    }
+
+    /**
+     * Waits (at most 30 s) until every partition of {@code topics} has a leader in the broker's
+     * metadata. createTopics returns before that: a producer writing at once got
+     * NOT_LEADER_OR_FOLLOWER, and its idempotent retries then failed with
+     * OUT_OF_ORDER_SEQUENCE_NUMBER until the batch expired (seen once in CI).
+     */
+    private static void awaitLeaders(Admin admin, List<String> topics) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            Map<String, TopicDescription> described = admin.describeTopics(topics).allTopicNames().get(10, TimeUnit.SECONDS);
+            boolean ready = described.values().stream()
+                    .allMatch(topic -> topic.partitions().stream().allMatch(partition -> partition.leader() != null
+                            && !partition.leader().isEmpty()));
+            if (ready) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topics " + topics + " have partitions without a leader after 30 s: " + described);
+            }
+            Thread.sleep(20);
         }
     }
 
@@ -187,6 +212,9 @@ public final class KafkaBroker {
         Properties properties = new Properties();
         properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         properties.put(ProducerConfig.ACKS_CONFIG, "all");
+        // One request in flight per connection: a retried batch can never be overtaken by the
+        // next, so a transient NOT_LEADER_OR_FOLLOWER cannot turn into a sequence-number error.
+        properties.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
         properties.put(ProducerConfig.LINGER_MS_CONFIG, "5");
         properties.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(256 * 1024));
         properties.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(16 << 20));
