@@ -69,6 +69,17 @@ pub fn read_capped_text(path: &Path, cap: usize, what: &str) -> Result<String, F
     })
 }
 
+/// Writes an output file the user named (`--out`, `--html`, `--stats`, `-o`): crash-safely with
+/// [`write_atomic`] when `path` is or will be a regular file, directly when it is something
+/// else that exists (a pipe, `/dev/stdout`), which cannot be renamed over.
+pub fn write_output(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    match std::fs::metadata(path) {
+        Ok(metadata) if !metadata.is_file() && !metadata.is_dir() => std::fs::write(path, bytes)
+            .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display()))),
+        _ => write_atomic(path, bytes),
+    }
+}
+
 /// Replaces `path` with `bytes` crash-safely: a temporary file in the same directory is
 /// written and synced, then renamed over `path`, and the directory is synced, so a crash leaves
 /// either the old file or the new one, never a mix. The temporary file is removed on failure.

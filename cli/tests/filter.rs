@@ -308,3 +308,25 @@ fn bad_plans_inputs_and_options_have_their_exit_codes() {
     run.assert_code(2);
     assert!(run.stderr.contains("$.id"), "{}", run.stderr);
 }
+
+#[test]
+fn stats_replace_a_file_whole_and_can_go_to_a_device() {
+    let directory = scratch_directory("stats-output");
+    let plan = write_file(&directory, "plan.json", RULES_PLAN);
+    let lines = mixed_events(50);
+    // A regular file is replaced crash-safely: no temporary file is left beside it.
+    let stats_path = write_file(&directory, "stats.json", "old contents, not JSON");
+    trackgate_with_input(&["filter", "--plan", &plan, "--stats", &stats_path], lines.as_bytes()).assert_code(0);
+    let stats: Value = serde_json::from_str(&std::fs::read_to_string(&stats_path).expect("stats")).expect("JSON");
+    assert_eq!(stats["offered"], 50);
+    let names: Vec<String> = std::fs::read_dir(&directory)
+        .expect("lists")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|name| !name.ends_with(".tmp")), "{names:?}");
+    // A device is written directly, never renamed over (as root, a rename would replace
+    // /dev/null with a regular file).
+    trackgate_with_input(&["filter", "--plan", &plan, "--stats", "/dev/null"], lines.as_bytes()).assert_code(0);
+    use std::os::unix::fs::FileTypeExt as _;
+    assert!(std::fs::metadata("/dev/null").expect("/dev/null").file_type().is_char_device());
+}

@@ -102,8 +102,7 @@ pub fn run(args: &BuildArgs) -> Result<(), Failure> {
         }
         PublishError::Seal(error) => Failure::refused(error.to_string()),
     })?;
-    std::fs::write(&args.out, &envelope)
-        .map_err(|error| Failure::error(format!("cannot write {}: {error}", args.out.display())))?;
+    crate::files::write_output(&args.out, &envelope)?;
     let signers: Vec<String> = keys.iter().map(|(key, role)| signer(key, role.as_deref())).collect();
     let signed_by =
         if signers.is_empty() { "unsigned".to_owned() } else { format!("signed by {}", signers.join(", ")) };

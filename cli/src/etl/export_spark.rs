@@ -82,8 +82,7 @@ pub fn run(args: &ExportArgs) -> Result<(), Failure> {
         other => Failure::error(other.to_string()),
     })?;
     match &args.output {
-        Some(path) => std::fs::write(path, text)
-            .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display()))),
+        Some(path) => crate::files::write_output(path, text.as_bytes()),
         None => {
             out!("{text}");
             Ok(())

@@ -408,6 +408,5 @@ fn run_on_threads(
 }
 
 fn write_stats(path: &Path, stats: &FilterStats) -> Result<(), Failure> {
-    std::fs::write(path, stats.to_json())
-        .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))
+    crate::files::write_output(path, stats.to_json().as_bytes())
 }

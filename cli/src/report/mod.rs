@@ -107,8 +107,7 @@ pub fn run(args: &ReportArgs) -> Result<(), Failure> {
         None => None,
     };
     if let Some(path) = &args.html {
-        std::fs::write(path, html::render(&report, worklists.as_ref()))
-            .map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))?;
+        crate::files::write_output(path, html::render(&report, worklists.as_ref()).as_bytes())?;
     }
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|error| Failure::error(error.to_string()))?;

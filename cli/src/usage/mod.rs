@@ -81,7 +81,7 @@ fn sql_files(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), Failure> 
 }
 
 fn write(path: &Path, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|error| Failure::error(format!("cannot write {}: {error}", path.display())))
+    crate::files::write_output(path, text.as_bytes())
 }
 
 /// Lines per chunk read from a log and fed to the analysis (and between progress updates).
