@@ -6,6 +6,7 @@
 #
 #   bash streaming/flink/run-local.sh [PLAN.json]     (default: cli/src/sample_plan.json)
 set -euo pipefail
+export MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true"
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 plan=${1:-$repo/cli/src/sample_plan.json}
@@ -14,7 +15,7 @@ trap 'rm -rf "$work"' EXIT
 
 (cd "$repo" && cargo build -q --release -p trackgate-stream -p trackgate-cli)
 tg="$repo/target/release/trackgate"
-mvn -q -B -f "$here/pom.xml" test-compile dependency:build-classpath -Dmdep.outputFile="$work/classpath.txt" >/dev/null
+mvn -q -B -f "$here/pom.xml" test-compile dependency:build-classpath -Dmdep.outputFile="$work/classpath.txt"
 
 app=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["app"])' "$plan")
 env=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["env"])' "$plan")

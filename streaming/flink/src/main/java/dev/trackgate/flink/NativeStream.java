@@ -6,6 +6,7 @@ import com.sun.jna.Pointer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One task's handle on the Rust library {@code trackgate-stream} (streaming/native): envelope
@@ -51,6 +52,16 @@ public final class NativeStream implements AutoCloseable {
     /** Kept-line buffers per block: P0..P3, then events without a priority. */
     public static final int DESTINATIONS = 5;
 
+    /**
+     * Measurement only ({@code streaming/flink/bench.sh}): with
+     * {@code -Dtrackgate.measure-crossing=true} the time every handle of this JVM spends in
+     * {@link #filter} (the JNA call, the Rust filter and the view of its result) is added up, so
+     * the benchmark can tell the crossing's share of a task's time. Off by default; the JIT then
+     * drops the timing.
+     */
+    static final boolean MEASURE_CROSSING = Boolean.getBoolean("trackgate.measure-crossing");
+    private static final AtomicLong CROSSING_NANOS = new AtomicLong();
+
     private Pointer handle;
 
     private NativeStream(Pointer handle) {
@@ -95,9 +106,21 @@ public final class NativeStream implements AutoCloseable {
      * {@code \n}-separated lines; JNA passes the address at the position). The returned view is valid until the next call on this handle.
      */
     public Block filter(ByteBuffer block, int length) {
+        long started = MEASURE_CROSSING ? System.nanoTime() : 0;
         long status = check(tg_stream_filter(live(), block, length));
         ByteBuffer packed = tg_stream_result(handle).getByteBuffer(0, status).order(ByteOrder.LITTLE_ENDIAN);
+        if (MEASURE_CROSSING) {
+            CROSSING_NANOS.addAndGet(System.nanoTime() - started);
+        }
         return new Block(packed);
+    }
+
+    /**
+     * Nanoseconds spent in {@link #filter} by every handle of this JVM so far; 0 unless
+     * {@code -Dtrackgate.measure-crossing=true} (measurement only).
+     */
+    public static long crossingNanos() {
+        return CROSSING_NANOS.get();
     }
 
     /** Whether lines were counted since the last {@link #takeStats}. */

@@ -65,13 +65,9 @@ public final class TrackgateJob {
         DataStream<byte[]> control = env.fromSource(
                         source(config, config.controlTopic, config.groupId + "-control"),
                         WatermarkStrategy.noWatermarks(), "plans: " + config.controlTopic)
-                .setParallelism(1)
-                .broadcast();
+                .setParallelism(1);
 
-        DataStream<Routed> routed = beforeFilter.apply(events)
-                .connect(control)
-                .transform("trackgate enforce", TypeInformation.of(Routed.class), new EnforceOperator(config))
-                .uid("trackgate-enforce");
+        DataStream<Routed> routed = enforce(beforeFilter.apply(events), control, config);
 
         routed.sinkTo(KafkaSink.<Routed>builder()
                         .setBootstrapServers(config.bootstrap)
@@ -84,6 +80,19 @@ public final class TrackgateJob {
                         .build())
                 .name("kafka: kept events, stats, control log")
                 .uid("trackgate-sink");
+    }
+
+    /**
+     * The decide path alone: raw events and signed envelopes ({@code control}, broadcast here to
+     * every task) into {@link EnforceOperator}. {@link #build} surrounds it with the Kafka
+     * sources and sink; the throughput benchmark ({@code streaming/flink/bench.sh}) feeds it
+     * from memory.
+     */
+    public static DataStream<Routed> enforce(DataStream<byte[]> events, DataStream<byte[]> control, JobConfig config) {
+        return events
+                .connect(control.broadcast())
+                .transform("trackgate enforce", TypeInformation.of(Routed.class), new EnforceOperator(config))
+                .uid("trackgate-enforce");
     }
 
     private static KafkaSource<byte[]> source(JobConfig config, String topic, String groupId) {
