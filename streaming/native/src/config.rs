@@ -25,7 +25,17 @@ struct RawConfig {
     malformed_listed: usize,
     #[serde(default = "default_track_names")]
     track_names: usize,
+    #[serde(default = "default_max_envelope_bytes")]
+    max_envelope_bytes: usize,
 }
+
+/// The server's default envelope cap: a plan of `MAX_EVENTS` (1,000,000) events signs to about
+/// 19 MB, and the backend governs every registered event, so the device default (8 MiB, about
+/// 440,000 events) is too small here.
+pub const DEFAULT_STREAM_MAX_ENVELOPE_BYTES: usize = 32 << 20;
+
+/// The range `max_envelope_bytes` accepts: 1 KiB to 256 MiB.
+const MAX_ENVELOPE_BYTES_RANGE: std::ops::RangeInclusive<usize> = (1 << 10)..=(256 << 20);
 
 fn default_name_field() -> String {
     "event".into()
@@ -41,6 +51,9 @@ fn default_malformed_listed() -> usize {
 }
 fn default_track_names() -> usize {
     10_000
+}
+fn default_max_envelope_bytes() -> usize {
+    DEFAULT_STREAM_MAX_ENVELOPE_BYTES
 }
 
 /// A checked configuration.
@@ -58,7 +71,8 @@ pub struct StreamConfig {
     pub malformed_listed: usize,
     /// Names not in the plan tracked one by one per stats record.
     pub track_names: usize,
-    /// Envelope limits, as on devices.
+    /// Envelope limits: as on devices, except the size cap (`max_envelope_bytes`, default
+    /// [`DEFAULT_STREAM_MAX_ENVELOPE_BYTES`]).
     pub policy: VerifyPolicy,
 }
 
@@ -78,6 +92,14 @@ impl StreamConfig {
         let path = |key: &str, text: &str| -> Result<FieldPath, StreamError> {
             text.parse().map_err(|error| StreamError::Config(format!("{key}: {error}")))
         };
+        if !MAX_ENVELOPE_BYTES_RANGE.contains(&raw.max_envelope_bytes) {
+            return Err(StreamError::Config(format!(
+                "max_envelope_bytes: {} is outside {} to {} bytes",
+                raw.max_envelope_bytes,
+                MAX_ENVELOPE_BYTES_RANGE.start(),
+                MAX_ENVELOPE_BYTES_RANGE.end()
+            )));
+        }
         let size: SizeSource =
             raw.size_from.parse().map_err(|error| StreamError::Config(format!("size_from: {error}")))?;
         Ok(StreamConfig {
@@ -91,7 +113,7 @@ impl StreamConfig {
             },
             malformed_listed: raw.malformed_listed,
             track_names: raw.track_names,
-            policy: VerifyPolicy::default(),
+            policy: VerifyPolicy { max_envelope_bytes: raw.max_envelope_bytes, ..VerifyPolicy::default() },
         })
     }
 }

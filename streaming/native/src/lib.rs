@@ -25,7 +25,7 @@ use std::sync::Arc;
 use trackgate_delivery::{verify_envelope, EnvelopeHeader, Floor, Verified, VerifyContext, VerifyError};
 use trackgate_etl::{ByPriority, FilterCounts, FilterStats, LineFilter};
 
-pub use config::StreamConfig;
+pub use config::{StreamConfig, DEFAULT_STREAM_MAX_ENVELOPE_BYTES};
 
 /// Why a call could not do its work. Refused envelopes are not errors ([`Offer::Refused`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

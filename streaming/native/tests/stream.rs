@@ -232,3 +232,31 @@ fn the_c_abi_packs_blocks_and_reports_errors() {
         tg_stream_free(handle);
     }
 }
+
+#[test]
+fn the_envelope_cap_is_the_servers_own_and_checked() {
+    // Default: larger than the devices' 8 MiB, for plans of every registered event.
+    let config = StreamConfig::parse(config_json().as_bytes()).unwrap();
+    assert_eq!(config.policy.max_envelope_bytes, trackgate_stream::DEFAULT_STREAM_MAX_ENVELOPE_BYTES);
+    assert!(config.policy.max_envelope_bytes > trackgate_delivery::envelope::DEFAULT_MAX_ENVELOPE_BYTES);
+
+    // A cap below the envelope refuses it as too large and changes nothing (a plan of 200
+    // events, so the envelope is above the smallest cap, 1 KiB).
+    let events: Vec<String> = (0..200).map(|index| format!(r#""e.{index:03}":{{"priority":"P2"}}"#)).collect();
+    let text = format!(r#"{{"schema":1,"app":"shop","env":"prod","version":2,"events":{{{}}}}}"#, events.join(","));
+    let v2 = seal_plan(&parse_plan(&text).unwrap().plan, &key(), NOW - 100, NOW + 3600).unwrap();
+    assert!(v2.len() > 1024, "{}", v2.len());
+    let small = config_json().replace(r#""malformed_listed":5"#, &format!(r#""max_envelope_bytes":{}"#, v2.len() - 1));
+    let mut capped = StreamFilter::new(StreamConfig::parse(small.as_bytes()).unwrap());
+    assert_eq!(refusal(capped.offer(&v2, NOW, false).unwrap()), "too_large");
+    assert_eq!(capped.filter_block(b"{}\n"), Err(StreamError::NoPlan));
+    let exact = config_json().replace(r#""malformed_listed":5"#, &format!(r#""max_envelope_bytes":{}"#, v2.len()));
+    let mut fits = StreamFilter::new(StreamConfig::parse(exact.as_bytes()).unwrap());
+    assert_eq!(installed_version(fits.offer(&v2, NOW, false).unwrap()), 2);
+
+    for bad in ["1023", "268435457"] {
+        let text = config_json().replace(r#""malformed_listed":5"#, &format!(r#""max_envelope_bytes":{bad}"#));
+        let message = StreamConfig::parse(text.as_bytes()).unwrap_err().to_string();
+        assert!(message.contains("max_envelope_bytes"), "{message}");
+    }
+}

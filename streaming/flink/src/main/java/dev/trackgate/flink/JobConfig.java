@@ -66,6 +66,8 @@ public final class JobConfig implements Serializable {
     public final int malformedListed;
     /** Names not in the plan listed one by one per stats record. */
     public final int trackNames;
+    /** Largest signed plan envelope accepted, in bytes (the native library checks the range). */
+    public final long maxEnvelopeBytes;
 
     private JobConfig(Map<String, String> options) throws IOException {
         Map<String, String> left = new LinkedHashMap<>(options);
@@ -96,6 +98,7 @@ public final class JobConfig implements Serializable {
         groupId = take(left, "group-id", "trackgate-" + app + "-" + env);
         malformedListed = (int) number(left, "malformed-listed", 100);
         trackNames = (int) number(left, "track-names", 10_000);
+        maxEnvelopeBytes = number(left, "max-envelope-bytes", 32L << 20);
         if (!left.isEmpty()) {
             throw new IllegalArgumentException("unknown option(s): --" + String.join(", --", left.keySet()));
         }
@@ -131,7 +134,7 @@ public final class JobConfig implements Serializable {
         return "{\"app\":" + quote(app) + ",\"env\":" + quote(env) + ",\"trusted_keys\":[" + keys + "]"
                 + ",\"name_field\":" + quote(nameField) + ",\"unit_field\":" + quote(unitField)
                 + ",\"size_from\":" + quote(sizeFrom) + ",\"malformed_listed\":" + malformedListed
-                + ",\"track_names\":" + trackNames + "}";
+                + ",\"track_names\":" + trackNames + ",\"max_envelope_bytes\":" + maxEnvelopeBytes + "}";
     }
 
     /** A key file from {@code trackgate keygen} ({@code public.key} or {@code public.hex}). */

@@ -30,6 +30,9 @@ public final class PublishEnvelope {
         Properties properties = new Properties();
         properties.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         properties.put(ProducerConfig.ACKS_CONFIG, "all");
+        // Large plans sign to megabytes (1,000,000 events: about 19 MB); the topic's
+        // max.message.bytes must admit them too (streaming/flink/README.md).
+        properties.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Integer.toString(Math.max(1 << 20, envelope.length + (64 << 10))));
         try (var producer = new KafkaProducer<>(properties, new ByteArraySerializer(), new ByteArraySerializer())) {
             var metadata = producer.send(new ProducerRecord<>(args[1],
                     args[2].getBytes(StandardCharsets.UTF_8), envelope)).get();
