@@ -5,8 +5,10 @@
 #
 # core/tests/lanes.rs covers every way the thread's lane cache changes: more engines than cache
 # entries, threads exiting (cache teardown), a Decider sharing the thread, plan and unit changes,
-# and clocks that decide, install plans and take reports re-entrantly under a decision.
-# About 1.5 minutes. Installs the pinned nightly (scripts/nightly-toolchain) with the miri and
+# and clocks that decide, install plans and take reports re-entrantly under a decision. Then the
+# FFI crate's one `unsafe` block (a C caller's name bytes, `name_bytes` in
+# bindings/ffi/src/scalar.rs) on valid, empty, null and impossible pointers and lengths.
+# About 1.5 minutes (plus the FFI crate's dependencies built for Miri once). Installs the pinned nightly (scripts/nightly-toolchain) with the miri and
 # rust-src components if they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,3 +21,5 @@ fi
 # Miri keeps its own target directory (target/miri); `miri setup` builds its sysroot once.
 cargo "+$toolchain" miri setup >/dev/null 2>&1 || cargo "+$toolchain" miri setup
 cargo "+$toolchain" miri test -p trackgate-core --test lanes
+# The FFI crate's only `unsafe`: reading a caller's name bytes (bindings/ffi/src/scalar.rs).
+cargo "+$toolchain" miri test -p trackgate-ffi --lib scalar::tests

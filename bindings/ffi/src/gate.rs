@@ -249,7 +249,7 @@ fn batch_entry(decision: Decision) -> (u8, f64) {
 
 /// What a packed name that is not UTF-8 is decided as: a name no plan can hold, so the decision
 /// is the one any invalid name gets (`Disabled` under a kill switch, else `InvalidName`).
-const NOT_UTF8_NAME: &str = "\u{FFFD}";
+pub(crate) const NOT_UTF8_NAME: &str = "\u{FFFD}";
 
 fn check_lengths(call: &'static str, what: &str, inputs: usize, sizes: usize) -> Result<(), GateError> {
     if inputs == sizes {
@@ -361,8 +361,9 @@ impl Gate {
         self.engine.decide_id(EventId::from_raw(id), size_bytes).map_err(|_| GateError::StaleEventId { id })
     }
 
-    /// This gate's token for `trackgate_decide_id_scalar`, the C function with only numbers
-    /// in and out that bindings with slow generated calls (Kotlin over JNA) use for `decide_id`.
+    /// This gate's token for the scalar C functions (`trackgate_decide_id_scalar`,
+    /// `trackgate_decide_name_scalar`, `trackgate_resolve_scalar`), which bindings with slow
+    /// generated calls (Kotlin over JNA) use for `decide_id`, `decide` and `resolve`.
     /// The same token on every call; `None` when 64 gates already hold one. Closing the gate
     /// retires the token.
     pub fn scalar_token(&self) -> Option<u64> {

@@ -8,8 +8,10 @@
 //!   [`Gate::decide_batch`] / [`Gate::decide_ids`] that decide many events in one crossing (and
 //!   their byte-array twins [`Gate::decide_batch_packed`] / [`Gate::decide_ids_packed`] for
 //!   Python, whose list marshalling is slow);
-//! - the scalar fast path [`trackgate_decide_id_scalar`] with [`Gate::scalar_token`]: a plain C
-//!   function with only numbers in and out, for Kotlin, whose generated calls cost microseconds;
+//! - the scalar fast path [`trackgate_decide_id_scalar`], [`trackgate_decide_name_scalar`] and
+//!   [`trackgate_resolve_scalar`] with [`Gate::scalar_token`]: plain C functions with numbers
+//!   (and a name's bytes) in and a number out, for Kotlin and Swift, whose generated calls cost
+//!   microseconds (Kotlin) or most of a microsecond (Swift);
 //! - accounting: [`Gate::take_report`];
 //! - plan delivery: [`Gate::apply_plan`], [`Gate::refresh_now`], [`Gate::on_foreground`],
 //!   [`Gate::fetch_if_due`] through the app's own HTTP stack ([`HttpTransport`], a foreign
@@ -47,7 +49,10 @@ pub use error::GateError;
 pub use gate::{Gate, GateOptions, RoleKey, RoleThreshold, SignaturePolicy, TrustedKey};
 pub use packed::PackedBatchDecisions;
 pub use sampling::{drop_reason_code, drop_reason_from_code, sampling_is_kept, sampling_random_value};
-pub use scalar::{trackgate_decide_id_scalar, SCALAR_PANICKED, SCALAR_SLOTS, SCALAR_STALE, SCALAR_UNKNOWN_TOKEN};
+pub use scalar::{
+    trackgate_decide_id_scalar, trackgate_decide_name_scalar, trackgate_resolve_scalar, SCALAR_BAD_NAME, SCALAR_NO_ID,
+    SCALAR_PANICKED, SCALAR_SLOTS, SCALAR_STALE, SCALAR_UNKNOWN_TOKEN,
+};
 pub use transport::{HttpHeader, HttpRequest, HttpResponse, HttpTransport, TransportError};
 pub use types::{
     ApplyOutcome, BatchDecisions, FetchResult, GateStatus, TakenReport, BATCH_CODE_KEEP, BATCH_CODE_STALE,

@@ -35,7 +35,7 @@ extension DropReason {
 
 extension BatchDecisions {
     /// Drop reasons by batch code, read once from the library so the table cannot drift from it.
-    private static let reasonsByCode: [DropReason?] = (0...255).map { dropReasonFromCode(code: UInt8($0)) }
+    static let reasonsByCode: [DropReason?] = (0...255).map { dropReasonFromCode(code: UInt8($0)) }
 
     /// Code of a kept event in ``codes``.
     public static let keptCode: UInt8 = 0

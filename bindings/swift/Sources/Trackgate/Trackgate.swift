@@ -10,7 +10,9 @@ import Foundation
 ///   names take the library's faster id path; when a new plan makes cached ids stale, the name is
 ///   resolved again, so callers never see ``GateError/StaleEventId(message:)``. Names that were
 ///   unregistered or invalid are remembered as "decide by name" (always right, a little slower)
-///   until a plan is installed through this object or a cached id goes stale.
+///   until a plan is installed through this object or a cached id goes stale. Resolving and
+///   deciding go through the library's scalar C functions (``ScalarPath``: one number back
+///   instead of a `RustBuffer`), the generated calls only if the gate holds no scalar token.
 /// - ``trackAll(_:)`` decides many events in one call into the library.
 /// - ``takeReport()``, ``status``, ``apply(plan:)``, ``refreshNow()``, ``onForeground()`` and
 ///   ``fetchIfDue()`` forward to the gate.
@@ -69,6 +71,8 @@ public final class Trackgate: @unchecked Sendable {
     }
 
     private let idCacheCapacity: Int
+    /// The gate's token for the scalar C functions (``ScalarPath``); `nil` when 64 gates hold one.
+    private let scalarToken: UInt64?
     private let lock = NSLock()
     private var ids: [String: CachedName] = [:]
 
@@ -84,6 +88,7 @@ public final class Trackgate: @unchecked Sendable {
     public init(options: GateOptions, idCacheCapacity: Int = Trackgate.defaultIdCacheCapacity) throws {
         gate = try Gate(options: options)
         self.idCacheCapacity = max(0, idCacheCapacity)
+        scalarToken = gate.scalarToken()
     }
 
     /// Starts the gate without touching the network, with Swift-typed options.
@@ -161,11 +166,12 @@ public final class Trackgate: @unchecked Sendable {
     ///   ``Decision/drop(reason:)`` with the first rule that refused it.
     public func track(_ name: String, sizeBytes: Int) -> Decision {
         let size = Self.size(sizeBytes)
+        if let token = scalarToken, let decision = trackScalar(token, name, size) { return decision }
         // Two tries: a plan can be swapped in between resolving and deciding, and (rarely) once
         // more right after resolving again. Stale calls are not counted, so retrying never
         // counts an event twice; the by-name fallback is always right.
         for _ in 0..<2 {
-            guard case .id(let id) = cachedName(name) else { break }
+            guard case .id(let id) = cachedName(name, resolve: resolveGenerated) else { break }
             do {
                 return try gate.decideId(id: id, sizeBytes: size)
             } catch {
@@ -290,20 +296,41 @@ public final class Trackgate: @unchecked Sendable {
         return result
     }
 
+    /// ``track(_:sizeBytes:)`` through the scalar C functions only (same decisions, stale-id
+    /// handling and counts as the generated path below it), or `nil` when they decided nothing
+    /// (the token belongs to no open gate).
+    private func trackScalar(_ token: UInt64, _ name: String, _ size: UInt64) -> Decision? {
+        for _ in 0..<2 {
+            guard case .id(let id) = cachedName(name, resolve: { name in
+                let id = ScalarPath.resolve(token, name)
+                return id == ScalarPath.noId ? .byName : .id(id)
+            }) else { break }
+            let encoded = ScalarPath.decideId(token, id, size)
+            if encoded != ScalarPath.stale { return ScalarPath.decode(encoded) }
+            // A newer plan is active: every cached id belongs to an older one.
+            forgetIds()
+        }
+        return ScalarPath.decode(ScalarPath.decideName(token, name, size))
+    }
+
+    /// `name` resolved by the generated call.
+    private func resolveGenerated(_ name: String) -> CachedName {
+        do {
+            return .id(try gate.resolve(name: name))
+        } catch {
+            // Unregistered or InvalidName: deciding by name applies the plan's rule for it.
+            return .byName
+        }
+    }
+
     /// The cached resolution of `name`, resolving (outside the lock) and caching it if new.
-    private func cachedName(_ name: String) -> CachedName {
+    private func cachedName(_ name: String, resolve: (String) -> CachedName) -> CachedName {
         lock.lock()
         let cached = ids[name]
         lock.unlock()
         if let cached { return cached }
 
-        let resolved: CachedName
-        do {
-            resolved = .id(try gate.resolve(name: name))
-        } catch {
-            // Unregistered or InvalidName: deciding by name applies the plan's rule for it.
-            resolved = .byName
-        }
+        let resolved = resolve(name)
         lock.lock()
         if ids.count < idCacheCapacity { ids[name] = resolved }
         lock.unlock()

@@ -120,6 +120,26 @@ func run(_ arguments: Arguments) throws {
         for index in 0..<events { count += kept(trackgate.track(names[index & 63], sizeBytes: 120)) }
         sink &+= count
     })
+    // Names the plan does not register: decided by name on every call.
+    let unregistered = (0..<64).map { String(format: "bench.unregistered_%03d", $0) }
+    row("`Trackgate.track(_:sizeBytes:)`, unregistered names (decided by name)", measure(runs: runs, events: events) {
+        var count = 0
+        for index in 0..<events { count += 1 - kept(trackgate.track(unregistered[index & 63], sizeBytes: 120)) }
+        sink &+= count
+    })
+    // No cache: every call is a first-seen name, resolved then decided by id.
+    let uncached = try Trackgate(
+        app: "bench", env: "prod", trustedKeys: [arguments.publicKey],
+        storeDirectory: URL(fileURLWithPath: arguments.store).appendingPathComponent("uncached"),
+        failPolicy: .keepAll, unitId: "bench-unit", idCacheCapacity: 0)
+    guard case .installed = uncached.apply(plan: envelope) else {
+        throw BenchError("the bench plan was not installed: \(uncached.status)")
+    }
+    row("`Trackgate.track(_:sizeBytes:)`, cache off (every name first-seen: resolve, then id call)", measure(runs: runs, events: events) {
+        var count = 0
+        for index in 0..<events { count += kept(uncached.track(names[index & 63], sizeBytes: 120)) }
+        sink &+= count
+    })
     row("`gate.decideBatch(names:sizes:)`, batches of \(batchSize)", measure(runs: runs, events: batches * batchSize) {
         var count = 0
         for _ in 0..<batches {
@@ -157,7 +177,7 @@ func run(_ arguments: Arguments) throws {
     })
 
     let report = trackgate.takeReport().report
-    guard report.offered == report.kept else {
+    guard report.offered == report.kept + report.dropped.unregistered else {
         throw BenchError("the bench plan dropped events (\(report.offered - report.kept)); the figures are not comparable")
     }
     FileHandle.standardError.write(Data("decided \(report.offered) events, checksum \(sink)\n".utf8))

@@ -23,11 +23,14 @@ import java.util.concurrent.ConcurrentHashMap
  * [maxCachedNames] names are remembered; others are decided by name, never resolved.
  *
  * ### Cost
- * A remembered id is decided through the library's scalar entry point (numbers only, bound by
- * JNA direct mapping: well under a microsecond) rather than the generated [Gate.decideId], which
- * costs tens of microseconds per call in JNA's structure handling. Same engine call, same
- * counting; if that entry point is unavailable, the generated call is used. [trackAll] is the
- * cheapest per event for many events at once.
+ * Every decision goes through the library's scalar entry points (numbers and a name's bytes in,
+ * one number out, bound by JNA direct mapping: well under a microsecond; [ScalarPath]): a
+ * remembered id by id, a first-seen name by one scalar resolve then by id, an unregistered or
+ * invalid name (or any name once the cache is full) by name. The generated calls ([Gate.decide],
+ * [Gate.resolve], [Gate.decideId]) cost tens of microseconds per call in JNA's structure
+ * handling and are used only if the scalar entry points are unavailable (or the gate was closed,
+ * to report it). Same engine calls, same counting either way. [trackAll] is the cheapest per
+ * event for many events at once.
  *
  * ### Threads
  * Safe to share between threads: decisions take no lock (the cache is a [ConcurrentHashMap]
@@ -77,6 +80,8 @@ public class Trackgate(
      */
     public fun track(name: String, sizeBytes: Long): Decision {
         require(sizeBytes >= 0) { "sizeBytes must be >= 0, was $sizeBytes" }
+        val token = scalarToken
+        if (token != null) trackScalar(token, name, sizeBytes)?.let { return it }
         val size = sizeBytes.toULong()
         repeat(MAX_STALE_RETRIES) {
             when (val route = routeOf(name) ?: return gate.decide(name, size)) {
@@ -91,6 +96,31 @@ public class Trackgate(
         }
         // Plans changing faster than we can resolve: deciding by name is always right.
         return gate.decide(name, size)
+    }
+
+    /**
+     * [track] through the scalar entry points only, or null when they decided nothing (the
+     * token belongs to no open gate): the generated calls then give the proper exception.
+     */
+    private fun trackScalar(token: Long, name: String, sizeBytes: Long): Decision? {
+        repeat(MAX_STALE_RETRIES) {
+            val route = routes[name] ?: scalarRouteOf(token, name)
+            if (route !is Route.ById) return ScalarPath.decode(ScalarPath.decideName(token, name, sizeBytes))
+            val encoded = ScalarPath.trackgate_decide_id_scalar(token, route.id.toLong(), sizeBytes)
+            if (encoded != ScalarPath.STALE) return ScalarPath.decode(encoded)
+            // A newer plan is active: every remembered id is stale. Nothing was counted.
+            routes.clear()
+        }
+        return ScalarPath.decode(ScalarPath.decideName(token, name, sizeBytes))
+    }
+
+    /** [name]'s route, resolved by the scalar entry point and remembered; null when the cache is full. */
+    private fun scalarRouteOf(token: Long, name: String): Route? {
+        if (routes.size >= maxCachedNames) return null
+        val id = ScalarPath.resolve(token, name)
+        val route = if (id == ScalarPath.NO_ID) Route.ByName else Route.ById(id.toULong())
+        routes[name] = route
+        return route
     }
 
     /**
@@ -206,29 +236,20 @@ public class Trackgate(
         if (ownsGate) gate.close()
     }
 
+    /** Forgets every remembered route, as an install through this object does: for measuring first-seen names. */
+    internal fun forgetRoutes() = routes.clear()
+
     private fun FetchResult.clearedOnInstall(): FetchResult = also {
         if (it is FetchResult.Installed) routes.clear()
     }
 
-    /** Decides [id] (scalar path when bound), or null when the id is stale and nothing was counted. */
-    private fun decideById(id: ULong, size: ULong): Decision? {
-        val token = scalarToken
-        if (token != null) {
-            val encoded = ScalarPath.trackgate_decide_id_scalar(token, id.toLong(), size.toLong())
-            when {
-                encoded >= 0.0 -> return Decision.Keep(encoded)
-                encoded == ScalarPath.STALE -> return null
-                encoded > ScalarPath.UNKNOWN_TOKEN -> return Decision.Drop(reasonOfCode((-encoded).toInt()))
-                // Unknown token (the gate was closed) or a caught panic: the generated call
-                // below gives the proper exception.
-            }
-        }
-        return try {
+    /** Decides [id] by the generated call, or null when the id is stale and nothing was counted. */
+    private fun decideById(id: ULong, size: ULong): Decision? =
+        try {
             gate.decideId(id, size)
         } catch (stale: GateException.StaleEventId) {
             null
         }
-    }
 
     /** The remembered route of [name], resolving it first if needed; null when the cache is full. */
     private fun routeOf(name: String): Route? {

@@ -32,6 +32,9 @@ private const val EVENTS = 50
 
 private val names = List(EVENTS) { "bench.event_%02d".format(it) }
 
+/** Valid names the bench plan does not register (it keeps none: the plan drops unregistered names). */
+private val unregisteredNames = List(EVENTS) { "bench.unregistered_%02d".format(it) }
+
 /**
  * One measured case: `setUp` once per fork, then `run` repeatedly; `run` returns events decided.
  * A paced case times each call alone and pauses [PACE_NANOS] between calls (untimed), as an app
@@ -98,10 +101,28 @@ private val cases = listOf(
             return 1
         }
     },
-    Case("track", "trackgate.track(name, size): the wrapper, name cache then the scalar id path") { fixture ->
+    Case("track", "trackgate.track(name, size) of remembered names: the wrapper, name cache then the scalar id path") { fixture ->
         var next = 0
         fun(): Int {
             fixture.consume(fixture.trackgate.track(names[next], 100))
+            next = (next + 1) % EVENTS
+            return 1
+        }
+    },
+    Case("track-first-seen", "trackgate.track(name, size) of a name the wrapper has not seen: routes forgotten before each call") {
+            fixture ->
+        var next = 0
+        fun(): Int {
+            fixture.trackgate.forgetRoutes()
+            fixture.consume(fixture.trackgate.track(names[next], 100))
+            next = (next + 1) % EVENTS
+            return 1
+        }
+    },
+    Case("track-unregistered", "trackgate.track(name, size) of names the plan does not register: decided by name") { fixture ->
+        var next = 0
+        fun(): Int {
+            fixture.consume(fixture.trackgate.track(unregisteredNames[next], 100))
             next = (next + 1) % EVENTS
             return 1
         }
