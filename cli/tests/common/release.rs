@@ -20,33 +20,19 @@ pub struct ReleaseScratch {
     pub business_hex: PathBuf,
     /// The technical reviewer's `public.hex`.
     pub technical_hex: PathBuf,
-    /// `directory/previous.json`.
-    pub previous: PathBuf,
-    /// `directory/next.json`.
-    pub next: PathBuf,
 }
 
-/// A fresh scratch directory `name` with both reviewers' keys and the two plans.
+/// A fresh scratch directory `name` with both reviewers' keys and the two plans, as
+/// `directory/previous.json` and `directory/next.json`.
 pub fn release_scratch(name: &str, previous: &str, next: &str) -> ReleaseScratch {
     let directory = scratch(name);
     let plans = directory.join("plans");
     std::fs::create_dir_all(&plans).expect("the scratch directory is writable");
     let (business, _, business_hex) = keygen(&directory.join("business"));
     let (technical, _, technical_hex) = keygen(&directory.join("technical"));
-    let previous_file = directory.join("previous.json");
-    let next_file = directory.join("next.json");
-    std::fs::write(&previous_file, previous).expect("the scratch directory is writable");
-    std::fs::write(&next_file, next).expect("the scratch directory is writable");
-    ReleaseScratch {
-        directory,
-        plans,
-        business,
-        technical,
-        business_hex,
-        technical_hex,
-        previous: previous_file,
-        next: next_file,
-    }
+    std::fs::write(directory.join("previous.json"), previous).expect("the scratch directory is writable");
+    std::fs::write(directory.join("next.json"), next).expect("the scratch directory is writable");
+    ReleaseScratch { directory, plans, business, technical, business_hex, technical_hex }
 }
 
 /// Runs `trackgate release ARGUMENTS --now NOW`.
