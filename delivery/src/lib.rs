@@ -80,7 +80,7 @@ pub use publish::{encode_plan, seal_plan, seal_plan_v2, PublishError};
 pub use random::{RandomSource, SplitMix64};
 pub use rollout::{rollout_bucket, ROLLOUT_BUCKETS, ROLLOUT_BUCKET_HEADER};
 pub use seal::{add_signature, attach_signature, sign_digest, CosignError};
-pub use store::{DeliveryState, DirectoryStorage, FetchState, Storage, Store, StoreError};
+pub use store::{DeliveryState, DirectoryStorage, FetchState, MemoryStorage, Storage, Store, StoreError};
 pub use threshold::verify_signatures;
 pub use transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 pub use verify::{

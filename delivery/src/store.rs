@@ -13,7 +13,8 @@
 //! runs ahead of the cached plan.
 //!
 //! Storage is the [`Storage`] trait so tests can inject faults (full disk, unreadable files);
-//! [`DirectoryStorage`] is the real file system. Calls block on file I/O; nothing here starts
+//! [`DirectoryStorage`] is the real file system, [`MemoryStorage`] a process-local one for
+//! simulations of many devices. Calls block on file I/O; nothing here starts
 //! threads. A [`Store`] is used from one thread at a time (`&mut` access through `Delivery`).
 
 use std::fs::{self, File, OpenOptions};
@@ -56,6 +57,32 @@ pub struct DirectoryStorage {
 }
 
 static TEMPORARY_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Storage that keeps its files in memory: for simulations of many devices in one process
+/// (`trackgate demo --governance`, tests). Nothing survives the process; a write replaces the
+/// file whole, so the atomicity [`Storage::write_atomic`] promises holds trivially.
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    files: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+}
+
+impl Storage for MemoryStorage {
+    fn read(&self, name: &str, limit: usize) -> io::Result<Option<Vec<u8>>> {
+        let files = self.files.lock().map_err(|_| io::Error::other("storage lock poisoned"))?;
+        match files.get(name) {
+            Some(bytes) if bytes.len() > limit => {
+                Err(io::Error::new(io::ErrorKind::InvalidData, format!("{name} is larger than {limit} bytes")))
+            }
+            found => Ok(found.cloned()),
+        }
+    }
+
+    fn write_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let mut files = self.files.lock().map_err(|_| io::Error::other("storage lock poisoned"))?;
+        files.insert(name.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+}
 
 impl DirectoryStorage {
     /// Uses `directory`, creating it if needed, and removes temporary files a killed process

@@ -12,14 +12,12 @@
 //! rollout: simulating every other device at every tick would only grow that cohort (and the
 //! memory it takes), not change what the watch compares. Nothing sleeps: ticks move the clocks.
 
-use std::collections::HashMap;
-use std::io;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use trackgate_core::{Clock as _, DropReport, EngineOptions, ManualClock, Plan, SplitMix64};
 use trackgate_delivery::{
-    rollout_bucket, Delivery, DeliveryConfig, FailPolicy, Keyring, Schedule, Storage, Store, VerifyPolicy,
+    rollout_bucket, Delivery, DeliveryConfig, FailPolicy, Keyring, MemoryStorage, Schedule, Store, VerifyPolicy,
 };
 use trackgate_release::{Advance, ReleaseRecord, WatchReport, BUCKETS};
 
@@ -41,28 +39,6 @@ const WATCH_TICK: u64 = 8 * HOUR;
 
 /// The rollout gives up (with an error saying why) after this much simulated time.
 const MAX_ROLLOUT_SECONDS: u64 = 14 * 24 * HOUR;
-
-/// A store that keeps a device's files in memory.
-#[derive(Default)]
-struct MemoryStorage {
-    files: Mutex<HashMap<String, Vec<u8>>>,
-}
-
-impl Storage for MemoryStorage {
-    fn read(&self, name: &str, limit: usize) -> io::Result<Option<Vec<u8>>> {
-        let files = self.files.lock().map_err(|_| io::Error::other("storage lock poisoned"))?;
-        match files.get(name) {
-            Some(bytes) if bytes.len() > limit => Err(io::Error::new(io::ErrorKind::InvalidData, "over the limit")),
-            found => Ok(found.cloned()),
-        }
-    }
-
-    fn write_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        let mut files = self.files.lock().map_err(|_| io::Error::other("storage lock poisoned"))?;
-        files.insert(name.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-}
 
 /// One device.
 struct Device {

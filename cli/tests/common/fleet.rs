@@ -3,35 +3,13 @@
 //! fetches from a `trackgate serve` over loopback HTTP with its rollout bucket, decides a fixed,
 //! seeded mix of events, and uploads its drop report to `POST /v1/collect`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io;
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use trackgate_core::{EngineOptions, ManualClock, SplitMix64};
 use trackgate_delivery::http::UreqTransport;
-use trackgate_delivery::{Delivery, DeliveryConfig, FailPolicy, Keyring, Schedule, Storage, Store, VerifyPolicy};
-
-/// A store that keeps files in memory (each device's own).
-#[derive(Default)]
-struct MemoryStorage {
-    files: Mutex<HashMap<String, Vec<u8>>>,
-}
-
-impl Storage for MemoryStorage {
-    fn read(&self, name: &str, limit: usize) -> io::Result<Option<Vec<u8>>> {
-        let files = self.files.lock().unwrap();
-        match files.get(name) {
-            Some(bytes) if bytes.len() > limit => Err(io::Error::new(io::ErrorKind::InvalidData, "over the limit")),
-            found => Ok(found.cloned()),
-        }
-    }
-
-    fn write_atomic(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        self.files.lock().unwrap().insert(name.to_owned(), bytes.to_vec());
-        Ok(())
-    }
-}
+use trackgate_delivery::{Delivery, DeliveryConfig, FailPolicy, Keyring, MemoryStorage, Schedule, Store, VerifyPolicy};
 
 /// One device.
 pub struct Device {
