@@ -389,6 +389,12 @@ pub fn plan_json(events: &[EventSpec]) -> String {
     serde_json::to_string_pretty(&plan).expect("a JSON value serialises")
 }
 
+/// The name of event `index` of [`large_plan_json`] (`area.evN`; any index below the plan's
+/// event count names one of its events).
+pub fn large_plan_name(index: usize) -> String {
+    format!("{}.ev{index}", AREAS[index % AREAS.len()])
+}
+
 /// Events in the large plans of the plan-loading benches (`parse/500k`, `compile/500k`).
 pub const LARGE_PLAN_EVENTS: usize = 500_000;
 
@@ -404,7 +410,7 @@ pub fn large_plan_json(events: usize) -> String {
         "{{\"schema\": 1, \"app\": \"bench_shop\", \"env\": \"prod\", \"version\": 42, \
          \"sampling_salt\": \"{PLAN_SALT}\", \"defaults\": {{\"max_bytes\": {DEFAULT_MAX_BYTES}}}, \"events\": {{"
     ));
-    let mut names: Vec<String> = (0..events).map(|index| format!("{}.ev{index}", AREAS[index % AREAS.len()])).collect();
+    let mut names: Vec<String> = (0..events).map(large_plan_name).collect();
     names.sort_unstable();
     for (position, name) in names.iter().enumerate() {
         let sampled = rng.percent(30);

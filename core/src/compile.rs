@@ -52,7 +52,10 @@ impl EventId {
         (self.0 >> 32) as u32
     }
 
-    pub(crate) fn index(self) -> u32 {
+    /// The event's position in the plan that resolved it (`0..event_count()`): a dense key
+    /// for per-event tables. Ids of two plans may share an index; compare whole ids to tell
+    /// them apart.
+    pub fn index(self) -> u32 {
         self.0 as u32
     }
 }
@@ -455,10 +458,10 @@ impl CompiledPlan {
         };
         let unit_value = |salt: usize| random_value_with_seed(unit_id, self.salt_seeds[salt]);
         let rule = &self.events[index as usize].rule;
-        let priority = Some(rule.priority());
+        let event = Some((EventId::new(self.stamp, index), rule.priority()));
         match self.evaluate(index as usize, rule, size_bytes, unit_value, None::<fn() -> u64>) {
-            Ok(weight) => UnitEvaluation::new(None, weight, priority, self.shadow),
-            Err(reason) => UnitEvaluation::new(Some(reason), 1.0, priority, self.shadow),
+            Ok(weight) => UnitEvaluation::new(None, weight, event, self.shadow),
+            Err(reason) => UnitEvaluation::new(Some(reason), 1.0, event, self.shadow),
         }
     }
 
@@ -485,16 +488,24 @@ pub struct UnitEvaluation {
     pub refused_by: Option<DropReason>,
     /// The registered event's priority; `None` for names not in the plan.
     pub priority: Option<Priority>,
+    /// The registered event, as resolved against the plan that evaluated it; `None` for names
+    /// not in the plan.
+    pub event: Option<EventId>,
 }
 
 impl UnitEvaluation {
-    fn new(refused_by: Option<DropReason>, weight: f64, priority: Option<Priority>, shadow: bool) -> Self {
+    fn new(refused_by: Option<DropReason>, weight: f64, event: Option<(EventId, Priority)>, shadow: bool) -> Self {
         let decision = match refused_by {
             Some(reason) if !shadow => Decision::Drop { reason },
             Some(_) => Decision::Keep { weight: 1.0 },
             None => Decision::Keep { weight },
         };
-        UnitEvaluation { decision, refused_by, priority }
+        UnitEvaluation {
+            decision,
+            refused_by,
+            priority: event.map(|(_, priority)| priority),
+            event: event.map(|(id, _)| id),
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use serde::{Deserialize, Serialize};
-use trackgate_core::{CompiledPlan, Decision, Priority, ReasonCounts, UnitEvaluation};
+use trackgate_core::{CompiledPlan, Decision, EventId, Priority, ReasonCounts, UnitEvaluation};
 
 /// The `format` field of a stats file.
 pub const STATS_FORMAT: &str = "trackgate-filter-stats/1";
@@ -120,13 +120,31 @@ impl Hasher for NameHasher {
 
 /// Per-name tallies of one thread. Names in the plan are always tracked; other names up to a
 /// limit, after which they are counted together as untracked.
+///
+/// Registered events are found by their index in the plan ([`EventId::index`]): counting one
+/// reads two arrays instead of hashing the name and comparing it with a stored key, which at
+/// 500,000 registered events no longer fits in the caches (docs/performance.md, "Filter at
+/// 500,000 events"). Their names are copied once, when first counted. Names not in the plan,
+/// and events of a plan other than the one a slot was first used for, are found by name.
 #[derive(Debug, Clone)]
 pub struct NameTallies {
-    index: HashMap<Box<str>, usize, BuildHasherDefault<NameHasher>>,
-    tallies: Vec<(Box<str>, NameStats)>,
+    /// `by_event[index]`: 1 + the position in `tallies` of the registered event with that
+    /// index, 0 while it has not been counted. Grows to the highest index counted.
+    by_event: Vec<u32>,
+    /// Positions in `tallies` of the names counted by name.
+    by_name: HashMap<Box<str>, usize, BuildHasherDefault<NameHasher>>,
+    tallies: Vec<Tally>,
     untracked_limit: usize,
     unregistered_tracked: usize,
     untracked: NameStats,
+}
+
+/// The counts of one name, with the event it was counted as when that was known.
+#[derive(Debug, Clone)]
+struct Tally {
+    name: Box<str>,
+    event: Option<EventId>,
+    stats: NameStats,
 }
 
 /// Longest name kept in the stats; longer (invalid) names are cut at a character boundary.
@@ -136,7 +154,8 @@ impl NameTallies {
     /// Tallies tracking at most `untracked_limit` names that are not in the plan.
     pub fn new(untracked_limit: usize) -> Self {
         NameTallies {
-            index: HashMap::default(),
+            by_event: Vec::new(),
+            by_name: HashMap::default(),
             tallies: Vec::new(),
             untracked_limit,
             unregistered_tracked: 0,
@@ -147,8 +166,48 @@ impl NameTallies {
     /// Counts one decided event.
     #[inline]
     pub(crate) fn count(&mut self, name: &str, evaluation: &UnitEvaluation, size: u64) {
-        if let Some(&slot) = self.index.get(name) {
-            self.tallies[slot].1.count(evaluation, size);
+        match evaluation.event {
+            Some(event) => self.count_event(event, name, evaluation, size),
+            None => self.count_by_name(name, evaluation, size),
+        }
+    }
+
+    /// Counts a registered event by its index.
+    #[inline]
+    fn count_event(&mut self, event: EventId, name: &str, evaluation: &UnitEvaluation, size: u64) {
+        let index = event.index() as usize;
+        match self.by_event.get(index).copied() {
+            Some(0) | None => {
+                let mut stats = NameStats::default();
+                stats.count(evaluation, size);
+                self.insert_event(Tally { name: shorten(name).into(), event: Some(event), stats });
+            }
+            Some(slot) => {
+                let tally = &mut self.tallies[slot as usize - 1];
+                if tally.event == Some(event) {
+                    tally.stats.count(evaluation, size);
+                } else {
+                    self.count_by_name(name, evaluation, size);
+                }
+            }
+        }
+    }
+
+    /// Adds a registered event's first tally (its index slot is free).
+    fn insert_event(&mut self, tally: Tally) {
+        let Some(index) = tally.event.map(|event| event.index() as usize) else { return };
+        if index >= self.by_event.len() {
+            self.by_event.resize(index + 1, 0);
+        }
+        self.tallies.push(tally);
+        self.by_event[index] = self.tallies.len() as u32;
+    }
+
+    /// Counts an event by its name: names not in the plan (up to the limit), and registered
+    /// events whose index slot holds another plan's event.
+    fn count_by_name(&mut self, name: &str, evaluation: &UnitEvaluation, size: u64) {
+        if let Some(&position) = self.by_name.get(name) {
+            self.tallies[position].stats.count(evaluation, size);
             return;
         }
         let registered = evaluation.priority.is_some();
@@ -157,37 +216,89 @@ impl NameTallies {
             return;
         }
         self.unregistered_tracked += usize::from(!registered);
-        let mut tally = NameStats::default();
-        tally.count(evaluation, size);
+        let mut stats = NameStats::default();
+        stats.count(evaluation, size);
         let listed: Box<str> = shorten(name).into();
-        if let Some(&slot) = self.index.get(&listed) {
+        if let Some(&position) = self.by_name.get(&listed) {
             // A long name shares its shortened form with an earlier one.
-            self.tallies[slot].1.merge(&tally);
+            self.tallies[position].stats.merge(&stats);
             return;
         }
-        self.index.insert(listed.clone(), self.tallies.len());
-        self.tallies.push((listed, tally));
+        self.insert_by_name(Tally { name: listed, event: None, stats });
+    }
+
+    fn insert_by_name(&mut self, tally: Tally) {
+        self.by_name.insert(tally.name.clone(), self.tallies.len());
+        self.tallies.push(tally);
     }
 
     /// Adds another thread's tallies, name by name. Every name either side tracks stays
     /// tracked (so the union may exceed the limit); untracked counts add.
     pub fn merge(&mut self, other: NameTallies) {
         self.untracked.merge(&other.untracked);
-        for (name, tally) in other.tallies {
-            match self.index.get(&name) {
-                Some(&slot) => self.tallies[slot].1.merge(&tally),
+        for tally in other.tallies {
+            if let Some(event) = tally.event {
+                match self.by_event.get(event.index() as usize).copied() {
+                    Some(0) | None => {
+                        self.insert_event(tally);
+                        continue;
+                    }
+                    Some(slot) if self.tallies[slot as usize - 1].event == Some(event) => {
+                        self.tallies[slot as usize - 1].stats.merge(&tally.stats);
+                        continue;
+                    }
+                    // Another plan's event holds the slot: merge by name below.
+                    Some(_) => {}
+                }
+            }
+            match self.by_name.get(&tally.name) {
+                Some(&position) => self.tallies[position].stats.merge(&tally.stats),
                 None => {
-                    self.unregistered_tracked += usize::from(tally.priority.is_none());
-                    self.index.insert(name.clone(), self.tallies.len());
-                    self.tallies.push((name, tally));
+                    self.unregistered_tracked += usize::from(tally.stats.priority.is_none());
+                    self.insert_by_name(Tally { event: None, ..tally });
                 }
             }
         }
     }
 
-    /// The tallies by name, sorted, and the untracked names' tally.
-    pub(crate) fn into_sorted(self) -> (BTreeMap<Box<str>, NameStats>, NameStats) {
-        (self.tallies.into_iter().collect(), self.untracked)
+    /// The tallies sorted by name, each name once, and the untracked names' tally. A name
+    /// counted both by index and by name (events of two plans) is listed once, with both counts.
+    ///
+    /// A plan numbers its events in name order, so the tallies found by index come out sorted
+    /// by walking the index table: no comparisons of scattered names, which at 500,000 events
+    /// cost more than the counting. Only if the index table mixes two plans' events are they
+    /// sorted again.
+    pub(crate) fn into_sorted(self) -> (Vec<(Box<str>, NameStats)>, NameStats) {
+        let mut tallies: Vec<Option<Tally>> = self.tallies.into_iter().map(Some).collect();
+        let mut by_index: Vec<(Box<str>, NameStats)> = Vec::with_capacity(tallies.len() - self.by_name.len());
+        for &slot in self.by_event.iter().filter(|&&slot| slot != 0) {
+            if let Some(tally) = tallies[slot as usize - 1].take() {
+                by_index.push((tally.name, tally.stats));
+            }
+        }
+        if by_index.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+            by_index.sort_by(|left, right| left.0.cmp(&right.0));
+        }
+        let mut by_name: Vec<(Box<str>, NameStats)> =
+            tallies.into_iter().flatten().map(|tally| (tally.name, tally.stats)).collect();
+        by_name.sort_by(|left, right| left.0.cmp(&right.0));
+
+        let mut sorted: Vec<(Box<str>, NameStats)> = Vec::with_capacity(by_index.len() + by_name.len());
+        let (mut by_index, mut by_name) = (by_index.into_iter().peekable(), by_name.into_iter().peekable());
+        loop {
+            let next = match (by_index.peek(), by_name.peek()) {
+                (Some(left), Some(right)) if left.0 <= right.0 => by_index.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => by_name.next(),
+                (Some(_), None) => by_index.next(),
+                (None, None) => break,
+            };
+            let Some((name, stats)) = next else { break };
+            match sorted.last_mut() {
+                Some((last, tally)) if *last == name => tally.merge(&stats),
+                _ => sorted.push((name, stats)),
+            }
+        }
+        (sorted, self.untracked)
     }
 }
 
@@ -356,9 +467,9 @@ impl EventStats {
     }
 
     /// The stats entry of a tally.
-    pub(crate) fn from_tally(name: &str, tally: &NameStats) -> Self {
+    pub(crate) fn from_tally(name: String, tally: &NameStats) -> Self {
         EventStats {
-            name: name.to_owned(),
+            name,
             priority: tally.priority,
             offered: tally.offered,
             offered_bytes: tally.offered_bytes,
@@ -481,13 +592,14 @@ impl FilterStats {
             malformed: counts.lines.malformed,
             ..FilterStats::default()
         };
-        for (name, tally) in &by_name {
-            stats.add_totals(tally);
-            stats.events.push(EventStats::from_tally(name, tally));
+        stats.events.reserve_exact(by_name.len());
+        for (name, tally) in by_name {
+            stats.add_totals(&tally);
+            stats.events.push(EventStats::from_tally(name.into_string(), &tally));
         }
         if untracked.offered > 0 {
             stats.add_totals(&untracked);
-            stats.untracked = Some(EventStats::from_tally("", &untracked));
+            stats.untracked = Some(EventStats::from_tally(String::new(), &untracked));
         }
         stats
     }
@@ -576,7 +688,7 @@ mod tests {
     use trackgate_core::DropReason;
 
     fn keep(weight: f64, priority: Option<Priority>) -> UnitEvaluation {
-        UnitEvaluation { decision: Decision::Keep { weight }, refused_by: None, priority }
+        UnitEvaluation { decision: Decision::Keep { weight }, refused_by: None, priority, event: None }
     }
 
     #[test]
@@ -589,6 +701,7 @@ mod tests {
             decision: Decision::Keep { weight: 1.0 },
             refused_by: Some(DropReason::SampledOut),
             priority: Some(Priority::P2),
+            event: None,
         };
         tally.count(&shadow_keep, 5);
         assert_eq!(tally.kept_weighted(), 31.0);
@@ -602,12 +715,13 @@ mod tests {
             decision: Decision::Drop { reason: DropReason::Unregistered },
             refused_by: Some(DropReason::Unregistered),
             priority: None,
+            event: None,
         };
         tallies.count("a.one", &dropped, 1);
         tallies.count("b.two", &dropped, 2);
         tallies.count("c.kept", &keep(1.0, Some(Priority::P0)), 3);
         let (by_name, untracked) = tallies.into_sorted();
-        assert_eq!(by_name.keys().map(|name| &**name).collect::<Vec<_>>(), ["a.one", "c.kept"]);
+        assert_eq!(by_name.iter().map(|(name, _)| &**name).collect::<Vec<_>>(), ["a.one", "c.kept"]);
         assert_eq!((untracked.offered, untracked.dropped_bytes.unregistered), (1, 2));
     }
 
@@ -634,6 +748,56 @@ mod tests {
         let mut merged = first.clone();
         merged.merge(later).unwrap();
         merged
+    }
+
+    /// Counts `names` evaluated under `plan` into `tallies`.
+    fn count_all(tallies: &mut NameTallies, plan: &CompiledPlan, names: &[&str]) {
+        for (at, name) in names.iter().enumerate() {
+            tallies.count(name, &plan.evaluate_for_unit(name, 10, &format!("u{at}")), 10);
+        }
+    }
+
+    #[test]
+    fn registered_events_are_tallied_by_index_and_apart_across_plans() {
+        let plan = compiled(str::to_owned);
+        // Another plan where the indexes name other events: `p.aaa` sorts first, so it has
+        // `p.half`'s index in `plan`, and `p.half` has `p.low`'s.
+        let other = compiled(|text| text.replace("p.low", "p.aaa"));
+        let under_plan = ["p.zero", "p.half", "p.low", "p.half"];
+        let under_other = ["p.aaa", "p.half", "p.zero", "not.listed"];
+        let offered = |tallies: NameTallies| {
+            let (by_name, untracked) = tallies.into_sorted();
+            assert_eq!(untracked.offered, 0);
+            by_name.iter().map(|(name, stats)| (name.to_string(), stats.offered)).collect::<Vec<_>>()
+        };
+        let expected: Vec<(String, u64)> =
+            [("not.listed", 1), ("p.aaa", 1), ("p.half", 3), ("p.low", 1), ("p.zero", 2)]
+                .map(|(name, count)| (name.to_owned(), count))
+                .into();
+
+        // One thread sees both plans: by index, then by name for the other plan's events.
+        let mut one = NameTallies::new(10);
+        count_all(&mut one, &plan, &under_plan);
+        count_all(&mut one, &other, &under_other);
+        assert_eq!(offered(one), expected);
+        // The other plan's `p.half` takes a free index slot, so the index table holds `p.half`
+        // twice (the two plans' events): it is listed once, with both counts.
+        let mut shared_slots = NameTallies::new(10);
+        count_all(&mut shared_slots, &plan, &["p.zero", "p.half"]);
+        count_all(&mut shared_slots, &other, &["p.half", "p.aaa", "p.half"]);
+        let listed = [("p.aaa", 1), ("p.half", 3), ("p.zero", 1)].map(|(name, count)| (name.to_owned(), count));
+        assert_eq!(offered(shared_slots), listed);
+        // Two threads, one per plan, merged either way round.
+        for plan_first in [true, false] {
+            let (mut first, mut second) = (NameTallies::new(10), NameTallies::new(10));
+            count_all(&mut first, &plan, &under_plan);
+            count_all(&mut second, &other, &under_other);
+            if !plan_first {
+                std::mem::swap(&mut first, &mut second);
+            }
+            first.merge(second);
+            assert_eq!(offered(first), expected, "plan's tallies first: {plan_first}");
+        }
     }
 
     #[test]
