@@ -48,6 +48,11 @@ impl EventId {
         EventId(raw)
     }
 
+    /// Whether both ids were resolved against the same compiled plan.
+    pub fn same_plan(self, other: EventId) -> bool {
+        self.stamp() == other.stamp()
+    }
+
     pub(crate) fn stamp(self) -> u32 {
         (self.0 >> 32) as u32
     }

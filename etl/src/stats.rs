@@ -266,17 +266,20 @@ impl NameTallies {
     ///
     /// A plan numbers its events in name order, so the tallies found by index come out sorted
     /// by walking the index table: no comparisons of scattered names, which at 500,000 events
-    /// cost more than the counting. Only if the index table mixes two plans' events are they
-    /// sorted again.
+    /// cost more than the counting. Only if the index table holds two plans' events are they
+    /// sorted by name.
     pub(crate) fn into_sorted(self) -> (Vec<(Box<str>, NameStats)>, NameStats) {
         let mut tallies: Vec<Option<Tally>> = self.tallies.into_iter().map(Some).collect();
         let mut by_index: Vec<(Box<str>, NameStats)> = Vec::with_capacity(tallies.len() - self.by_name.len());
+        let (mut first_event, mut one_plan) = (None, true);
         for &slot in self.by_event.iter().filter(|&&slot| slot != 0) {
-            if let Some(tally) = tallies[slot as usize - 1].take() {
-                by_index.push((tally.name, tally.stats));
+            if let Some(Tally { name, event: Some(event), stats }) = tallies[slot as usize - 1].take() {
+                let first = *first_event.get_or_insert(event);
+                one_plan &= event.same_plan(first);
+                by_index.push((name, stats));
             }
         }
-        if by_index.windows(2).any(|pair| pair[0].0 >= pair[1].0) {
+        if !one_plan {
             by_index.sort_by(|left, right| left.0.cmp(&right.0));
         }
         let mut by_name: Vec<(Box<str>, NameStats)> =

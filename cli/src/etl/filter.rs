@@ -287,11 +287,13 @@ pub fn run(args: &FilterArgs) -> Result<(), Failure> {
     if let Some(progress) = &collector.progress {
         progress.finish_and_clear();
     }
-    let mut counts =
-        FilterCounts { lines: std::mem::take(&mut collector.lines), names: NameTallies::new(args.track_names) };
+    // The first worker's tallies take the others' in: with one thread nothing is copied.
+    let mut tallies = tallies.into_iter();
+    let mut names = tallies.next().unwrap_or_else(|| NameTallies::new(args.track_names));
     for worker_tallies in tallies {
-        counts.names.merge(worker_tallies);
+        names.merge(worker_tallies);
     }
+    let counts = FilterCounts { lines: std::mem::take(&mut collector.lines), names };
     let stats = FilterStats::from_counts(&compiled, args.window.clone(), input_name.clone(), counts);
     collector.sink.finish()?;
     if let Some(path) = &args.stats {
