@@ -40,6 +40,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 GUIDE = REPO / "docs" / "quickstart.md"
 PLATFORMS = ("kotlin", "python", "swift")
 FENCE = re.compile(r"^```(\S*)(.*)$")
+# Terminal control sequences are not output (Maven 3.8 writes a stray colour reset on exit).
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class Block:
@@ -125,7 +127,7 @@ def main() -> None:
     try:
         for line in process.stdout:
             print(f"[{platform}] {line}", end="", flush=True)
-            printed.append(line.rstrip("\n"))
+            printed.append(ANSI.sub("", line.rstrip("\n")))
         status = "a timeout (QS_TIMEOUT)" if timed_out.is_set() else process.wait()
     finally:
         timer.cancel()

@@ -7,7 +7,7 @@
 #   bash bindings/swift/scripts/package.sh
 #
 # Then depend on the package by path: `.package(path: "<trackgate>/bindings/swift")` and
-# `.product(name: "Trackgate", package: "swift")` (samples/swift). Runs on the host (bookworm),
+# `.product(name: "Trackgate", package: "swift")` (samples/swift-app). Runs on the host (bookworm),
 # so the library links against the older glibc and loads in the Swift root too.
 # iOS: an XCFramework of the static library instead (docs/packaging.md, "iOS"; needs Xcode).
 set -euo pipefail
