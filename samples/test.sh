@@ -10,6 +10,7 @@
 # Swift runs in the trixie chroot of bindings/swift/scripts/swift-env.sh (needs root; built on
 # first use): a `swift` command on PATH that runs `swift` there, in the same directory, is the
 # only thing this script provides; it passes no linker flag and no LD_LIBRARY_PATH.
+# After Kotlin, checks bindings/kotlin/aar.sh on a stand-in for the Android library (below).
 # Prints each platform's time and the total.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,5 +47,25 @@ for platform in "${platforms[@]}"; do
         python3 "$here/quickstart.py" "$platform"
     fi
     times+=("$platform $((SECONDS - platform_started)) s")
+    if [[ "$platform" == kotlin ]]; then
+        # Android: no NDK here, so no Android library. aar.sh still assembles the AAR and runs
+        # every check on the shipped linux-gnu aarch64 build standing in for arm64-v8a, which
+        # must pass the layout, machine and 16 KB checks and then be refused for needing glibc.
+        aar_started=$SECONDS
+        stand_in="$(mktemp -d)"
+        mkdir -p "$stand_in/jni/arm64-v8a"
+        cp "${CARGO_TARGET_DIR:-$repo/target}/shipped/aarch64-unknown-linux-gnu/libtrackgate_ffi.so" "$stand_in/jni/arm64-v8a/"
+        rc=0
+        bash "$repo/bindings/kotlin/aar.sh" --jni-libs "$stand_in/jni" --out "$stand_in/trackgate.aar" \
+            2>"$stand_in/aar.log" >&2 || rc=$?
+        cat "$stand_in/aar.log" >&2
+        if [[ $rc -ne 1 ]] || ! grep -q 'arm64-v8a/libtrackgate_ffi.so needs glibc' "$stand_in/aar.log" ||
+            [[ -e "$stand_in/trackgate.aar" ]]; then
+            echo "samples/test.sh: FAILED: aar.sh should refuse the linux-gnu stand-in for needing glibc (exit $rc)" >&2
+            exit 1
+        fi
+        rm -rf -- "$stand_in"
+        times+=("aar checks $((SECONDS - aar_started)) s")
+    fi
 done
 printf '[samples] passed: %s; total %d s\n' "$(IFS=,; echo "${times[*]}" | sed 's/,/, /g')" $((SECONDS - started))

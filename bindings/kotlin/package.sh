@@ -29,9 +29,9 @@ started=$SECONDS
 
 log() { printf '[kotlin package] %s\n' "$*" >&2; }
 
-for tool in java mvn cargo unzip; do
+for tool in java jar mvn cargo; do
     command -v "$tool" >/dev/null 2>&1 || {
-        log "'$tool' not found (needs Java 17+, Maven 3.8+, Rust and unzip)"
+        log "'$tool' not found (needs a Java 17+ JDK, Maven 3.8+ and Rust)"
         exit 2
     }
 done
@@ -53,8 +53,9 @@ mvn -q -B -f "$here/pom.xml" install -DskipTests
 
 version=$(sed -n 's:^  <version>\(.*\)</version>$:\1:p' "$here/pom.xml" | head -n 1)
 jar=$here/target/trackgate-kotlin-$version.jar   # the file `install` copied
+entries=$(jar tf "$jar")
 for platform in linux-x86-64 linux-aarch64; do
-    unzip -l "$jar" "$platform/libtrackgate_ffi.so" >/dev/null || {
+    grep -qx "$platform/libtrackgate_ffi.so" <<<"$entries" || {
         log "FAIL: the installed $jar has no $platform/libtrackgate_ffi.so"
         exit 1
     }
