@@ -58,12 +58,13 @@ for platform in "${platforms[@]}"; do
         rc=0
         bash "$repo/bindings/kotlin/aar.sh" --jni-libs "$stand_in/jni" --out "$stand_in/trackgate.aar" \
             2>"$stand_in/aar.log" >&2 || rc=$?
-        cat "$stand_in/aar.log" >&2
+        sed 's/^/[aar stand-in, refusal expected] /' "$stand_in/aar.log" >&2
         if [[ $rc -ne 1 ]] || ! grep -q 'arm64-v8a/libtrackgate_ffi.so needs glibc' "$stand_in/aar.log" ||
             [[ -e "$stand_in/trackgate.aar" ]]; then
             echo "samples/test.sh: FAILED: aar.sh should refuse the linux-gnu stand-in for needing glibc (exit $rc)" >&2
             exit 1
         fi
+        echo "[samples] aar.sh checked the stand-in and refused it for needing glibc, as it must" >&2
         rm -rf -- "$stand_in"
         times+=("aar checks $((SECONDS - aar_started)) s")
     fi
