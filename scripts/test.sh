@@ -62,6 +62,11 @@ bash mobile-demo/run.sh
 step "FFI library: arm64 cross-build, 16 KB LOAD alignment, stripped sizes"
 bash bindings/ffi/scripts/cross-check.sh
 
+step "sample projects: docs/quickstart.md run as written (Kotlin artifact, Python wheel, SwiftPM by path)"
+# After the Python, Kotlin, Swift and cross-check steps, whose builds it reuses (the venv's
+# wheel build, the shipped libraries, the Swift root); samples/test.sh prints each platform's time.
+bash samples/test.sh
+
 step "Python: shared sampling vectors against an independent xxhash"
 python3 -m pytest tests/python -q
 

@@ -9,8 +9,9 @@
 #                                         --public-key FILE [--app NAME] [--env NAME] [--step]
 #                                         [--max-refresh-wait S] [--refresh-gap S]
 #
-#   --build-only        build the Rust library (debug), the bindings, install the binding
-#                       artifact into the local Maven repository, package the app; then exit
+#   --build-only        build and install the binding artifact (bindings/kotlin/package.sh:
+#                       the jar with the shipped library as JNA resources, as apps get it),
+#                       package the app; then exit
 #   --no-build          run what --build-only built (default: build first, then run)
 #   --server URL        the trackgate serve base URL (plans from /v1/plans/APP/ENV, uploads to
 #                       /v1/collect), e.g. http://127.0.0.1:8080
@@ -31,7 +32,6 @@ export MAVEN_OPTS="${MAVEN_OPTS:-} -Djansi.noreset=true"
 
 demo_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$demo_dir/../.." && pwd)"
-target="${CARGO_TARGET_DIR:-$repo/target}"
 
 log() { printf '[run-kotlin-demo] %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -64,8 +64,7 @@ done
 if $build || $build_only; then
   # Build output goes to stderr so stdout stays the protocol.
   {
-    bash "$repo/bindings/kotlin/generate.sh"
-    mvn -q -B -f "$repo/bindings/kotlin/pom.xml" install -DskipTests
+    bash "$repo/bindings/kotlin/package.sh"
     mvn -q -B -f "$demo_dir/pom.xml" package
   } >&2 || die "building the Kotlin demo failed"
 fi
@@ -78,4 +77,5 @@ fi
 
 # public.key is a header line (`trackgate public key v1`) and the hex; public.hex is the hex alone.
 public_key="$(grep -v '^trackgate ' "$public_key_file" | tr -d '[:space:]')"
-exec java -Djna.library.path="$target/debug" -jar "$jar" --public-key "$public_key" "${app_args[@]}"
+# No jna.library.path: JNA loads the library the artifact carries, as in any app.
+exec java -jar "$jar" --public-key "$public_key" "${app_args[@]}"

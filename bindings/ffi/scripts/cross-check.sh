@@ -18,7 +18,8 @@
 #     which Android 15+ devices with 16 KB pages require of every native library;
 #  4. strips a copy with aarch64-linux-gnu-strip and prints its size;
 #  5. builds the host (x86_64) cdylib with the same profile, strips a copy, prints its size;
-#  6. the size-optimised build apps ship: std rebuilt from source with its `optimize_for_size`
+#  6. the size-optimised build apps ship (bindings/ffi/scripts/build-shipped.sh, which the
+#     packaging scripts share): std rebuilt from source with its `optimize_for_size`
 #     feature and unwinding kept (`-Zbuild-std`, pinned nightly $size_toolchain, installed if
 #     missing), for aarch64 with 16 KB alignment; fails if its LOAD segments are misaligned or
 #     its stripped size exceeds the 700 KB goal (700,000 bytes), and runs the FFI transport tests
@@ -50,6 +51,8 @@ size_toolchain=$(cat scripts/nightly-toolchain)
 size_goal=700000
 std_features=panic-unwind,optimize_for_size
 target_dir=${CARGO_TARGET_DIR:-$(pwd)/target}
+size_dir=$target_dir/size-optimised
+build_std=(-Zbuild-std -Zbuild-std-features="$std_features")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -122,20 +125,13 @@ if $all; then
 fi
 
 step "size-optimised build: $size_toolchain, -Zbuild-std (features $std_features), $target"
-if ! rustup run "$size_toolchain" rustc --version >/dev/null 2>&1 ||
-    ! rustup component list --toolchain "$size_toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
-    rustup toolchain install "$size_toolchain" --profile minimal --component rust-src
-fi
-size_dir=$target_dir/size-optimised
-build_std=(-Zbuild-std -Zbuild-std-features="$std_features")
-cargo "+$size_toolchain" build --quiet -p trackgate-ffi --profile "$profile" --target "$target" \
-    --target-dir "$size_dir" "${build_std[@]}"
+# The build apps ship, made by the one script the packaging scripts use too (so the Kotlin
+# artifact's linux-aarch64 library is this very file); it checks the 16 KB alignment.
+shipped=$(bash bindings/ffi/scripts/build-shipped.sh "$target")
+small_size=$(awk '{ print $3 }' <<<"$shipped")
 small=$size_dir/$target/$profile/libtrackgate_ffi.so
-check_alignment "$small"
-cp "$small" "$work/arm64-small.so"
-aarch64-linux-gnu-strip "$work/arm64-small.so"
-small_size=$(stat -c %s "$work/arm64-small.so")
-echo "stripped $small_size bytes (goal <= $size_goal)"
+readelf -lW "$small" | awk '$1 == "LOAD"'
+echo "stripped $small_size bytes (goal <= $size_goal): $(awk '{ print $4 }' <<<"$shipped")"
 if [ "$small_size" -gt "$size_goal" ]; then
     echo "FAIL: the size-optimised library is $small_size bytes, above the $size_goal-byte goal" >&2
     exit 1
