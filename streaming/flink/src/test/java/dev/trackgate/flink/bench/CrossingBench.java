@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
@@ -30,7 +31,11 @@ import java.util.function.ToDoubleFunction;
  * with no JVM in the way. The crossing is the JVM's whole per-block time minus that Rust-only
  * time: the JNA call, the C ABI's packing of the result, its view, and the JVM's packing and
  * unpacking. The two sides take turns over {@link #ROUNDS} rounds, so a machine that slows
- * down slows both; the crossing is the median of the rounds' differences.
+ * down slows both. On a shared machine the difference of two medians taken a second apart
+ * moves by more than the crossing itself, so each round's crossing is the difference of the
+ * two sides' fastest samples (noise only ever adds time), and the figure is the median of the
+ * rounds' crossings. The components (packing, unpacking, the empty call) are measured
+ * directly and reported as medians.
  */
 final class CrossingBench {
     private CrossingBench() {}
@@ -38,11 +43,14 @@ final class CrossingBench {
     private static final int ROUNDS = 5;
     /** Calls per timed sample for a block (a few milliseconds each), and timed samples per round. */
     private static final int BLOCK_CALLS = 20;
-    private static final int SAMPLES = 7;
+    private static final int SAMPLES = 11;
 
-    /** One round's figures, in nanoseconds per block (per call for {@code emptyCall}). */
+    /**
+     * One round's figures, in nanoseconds per block (per call for {@code emptyCall}): medians of
+     * the samples, and the fastest sample of the whole JVM path and of the Rust filter.
+     */
     record Round(double pack, double call, double unpack, double whole, double emptyCall, double rustFilter,
-            double rustCall) {}
+            double rustCall, double wholeFastest, double rustFilterFastest) {}
 
     /** Medians over the rounds, in nanoseconds per block (per call for {@code emptyCall}). */
     record Figures(int lines, int bytes, double pack, double call, double unpack, double whole, double emptyCall,
@@ -74,21 +82,24 @@ final class CrossingBench {
                 JsonNode rust = rustBlockTime(configFile, envelopeFile, blockFile);
                 // The first round warms the JIT up with more samples.
                 int warmUp = round == 0 ? 10 : 1;
-                double pack = perCall(warmUp, BLOCK_CALLS, () -> pack(block, lines));
+                List<Double> pack = perCall(warmUp, BLOCK_CALLS, () -> pack(block, lines));
                 pack(block, lines);
-                double call = perCall(warmUp, BLOCK_CALLS, () -> stream.filter(block, joined.length));
+                List<Double> call = perCall(warmUp, BLOCK_CALLS, () -> stream.filter(block, joined.length));
                 NativeStream.Block result = stream.filter(block, joined.length);
-                double unpack = perCall(warmUp, BLOCK_CALLS, () -> unpack(result));
-                double whole = perCall(warmUp, BLOCK_CALLS, () -> unpack(stream.filter(pack(block, lines), joined.length)));
-                double emptyCall = perCall(warmUp, 1_000 * BLOCK_CALLS, () -> stream.filter(empty, 0));
-                rounds.add(new Round(pack, call, unpack, whole, emptyCall, rust.get("filter_ns").asDouble(),
-                        rust.get("call_ns").asDouble()));
-                System.out.printf("crossing round %d: JVM whole %.0f us, Rust filter_block %.0f us; load %s%n", round + 1,
-                        whole / 1e3, rust.get("filter_ns").asDouble() / 1e3, BenchSetup.loadAverage());
+                List<Double> unpack = perCall(warmUp, BLOCK_CALLS, () -> unpack(result));
+                List<Double> whole = perCall(warmUp, BLOCK_CALLS, () -> unpack(stream.filter(pack(block, lines), joined.length)));
+                List<Double> emptyCall = perCall(warmUp, 1_000 * BLOCK_CALLS, () -> stream.filter(empty, 0));
+                Round figures = new Round(BenchSetup.median(pack), BenchSetup.median(call), BenchSetup.median(unpack),
+                        BenchSetup.median(whole), BenchSetup.median(emptyCall), rust.get("filter_ns").asDouble(),
+                        rust.get("call_ns").asDouble(), Collections.min(whole), rust.get("filter_ns_min").asDouble());
+                rounds.add(figures);
+                System.out.printf("crossing round %d: JVM whole %.0f us (fastest %.0f), Rust filter_block %.0f us (fastest %.0f); "
+                        + "load %s%n", round + 1, figures.whole() / 1e3, figures.wholeFastest() / 1e3,
+                        figures.rustFilter() / 1e3, figures.rustFilterFastest() / 1e3, BenchSetup.loadAverage());
             }
         }
         List<Double> crossings = new ArrayList<>();
-        rounds.forEach(round -> crossings.add(round.whole() - round.rustFilter()));
+        rounds.forEach(round -> crossings.add(round.wholeFastest() - round.rustFilterFastest()));
         return new Figures(lines.size(), joined.length, median(rounds, Round::pack), median(rounds, Round::call),
                 median(rounds, Round::unpack), median(rounds, Round::whole), median(rounds, Round::emptyCall),
                 median(rounds, Round::rustFilter), median(rounds, Round::rustCall), BenchSetup.median(crossings),
@@ -116,8 +127,8 @@ final class CrossingBench {
         void run() throws Exception;
     }
 
-    /** Median nanoseconds per call of {@code work}: {@code warmUp} untimed samples, then {@link #SAMPLES} timed ones, of {@code calls} calls each. */
-    private static double perCall(int warmUp, int calls, Work work) throws Exception {
+    /** Nanoseconds per call of {@code work}: {@code warmUp} untimed samples, then {@link #SAMPLES} timed ones, of {@code calls} calls each. */
+    private static List<Double> perCall(int warmUp, int calls, Work work) throws Exception {
         List<Double> samples = new ArrayList<>();
         for (int sample = 0; sample < warmUp + SAMPLES; sample++) {
             long started = System.nanoTime();
@@ -128,7 +139,7 @@ final class CrossingBench {
                 samples.add((double) (System.nanoTime() - started) / calls);
             }
         }
-        return BenchSetup.median(samples);
+        return samples;
     }
 
     private static double median(List<Round> rounds, ToDoubleFunction<Round> figure) {

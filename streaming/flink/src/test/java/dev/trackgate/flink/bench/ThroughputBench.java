@@ -71,7 +71,7 @@ public final class ThroughputBench {
         System.out.println();
         System.out.println("Crossing per block (CrossingBench; medians of 5 rounds, microseconds per block of the lines below):");
         System.out.println("| plan events | block | JVM: pack | JVM: filter call + view | JVM: unpack | JVM: whole | "
-                + "Rust: filter_block | Rust: C call with packing | empty-block call | crossing = whole − Rust filter_block, median of rounds (range) | "
+                + "Rust: filter_block | Rust: C call with packing | empty-block call | crossing = whole − Rust filter_block (fastest samples), median of rounds (range) | "
                 + "crossing ns/event | slot ns/event (job median) | crossing share of the slot's time |");
         System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         crossing.forEach(System.out::println);
