@@ -7,7 +7,9 @@
 //!
 //! - `filter_ns`: [`StreamFilter::filter_block`], the ETL filter's own work on the block;
 //! - `call_ns`: [`tg_stream_filter`] called from Rust: the same filter plus the C ABI's
-//!   catch_unwind and the packing of the kept lines into the result buffer.
+//!   catch_unwind and the packing of the kept lines into the result buffer;
+//! - `packing_ns`: `call_ns − filter_ns` of samples taken one right after the other (the two
+//!   loops alternate sample by sample, so a machine that slows down slows both).
 //!
 //! Counts accumulate across calls, as they do in a task between two windows. Prints one JSON
 //! object of medians (nanoseconds per block) and ranges.
@@ -43,10 +45,6 @@ fn run() -> Result<(), String> {
         Offer::Installed(_) => {}
         other => return Err(format!("the plan was not installed: {other:?}")),
     }
-    let filter_ns = sample(samples, calls, || {
-        stream.filter_block(&block).expect("a plan is installed");
-    });
-
     let mut error = [0u8; 1024];
     // SAFETY: 1. `config` and `error` are live buffers of the lengths passed.
     let handle = unsafe { tg_stream_new(config.as_ptr(), config.len(), error.as_mut_ptr(), error.len()) };
@@ -59,45 +57,53 @@ fn run() -> Result<(), String> {
     if offered != OFFER_INSTALLED {
         return Err(format!("tg_stream_offer returned {offered}"));
     }
-    let call_ns = sample(samples, calls, || {
+    let mut filter = || {
+        stream.filter_block(&block).expect("a plan is installed");
+    };
+    let mut call = || {
         // SAFETY: 1. `handle` is live and used by this thread only; 2. `block` is a live buffer
         // of the length passed.
         let status = unsafe { tg_stream_filter(handle, block.as_ptr(), block.len()) };
         assert!(status > 0, "tg_stream_filter returned {status}");
-    });
+    };
+    // One untimed sample of each, then the two alternate.
+    sample(calls, &mut filter);
+    sample(calls, &mut call);
+    let (mut filter_ns, mut call_ns, mut packing_ns) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..samples {
+        let filtered = sample(calls, &mut filter);
+        let called = sample(calls, &mut call);
+        filter_ns.push(filtered);
+        call_ns.push(called);
+        packing_ns.push(called - filtered);
+    }
     // SAFETY: 1. `handle` came from tg_stream_new and is not used again.
     unsafe { tg_stream_free(handle) };
 
     let lines = block.iter().filter(|byte| **byte == b'\n').count();
     println!(
-        "{{\"block_bytes\":{},\"block_lines\":{lines},\"samples\":{samples},\"calls\":{calls},{},{}}}",
+        "{{\"block_bytes\":{},\"block_lines\":{lines},\"samples\":{samples},\"calls\":{calls},{},{},{}}}",
         block.len(),
-        summary("filter_ns", &filter_ns),
-        summary("call_ns", &call_ns)
+        summary("filter_ns", &mut filter_ns),
+        summary("call_ns", &mut call_ns),
+        summary("packing_ns", &mut packing_ns)
     );
     Ok(())
 }
 
-/// Nanoseconds per call of `work`: one untimed sample, then `samples` timed samples of `calls`.
-fn sample(samples: u64, calls: u64, mut work: impl FnMut()) -> Vec<f64> {
+/// Nanoseconds per call of `work`, over `calls` calls.
+fn sample(calls: u64, work: &mut impl FnMut()) -> f64 {
+    let started = Instant::now();
     for _ in 0..calls {
         work();
     }
-    let mut per_call = Vec::new();
-    for _ in 0..samples {
-        let started = Instant::now();
-        for _ in 0..calls {
-            work();
-        }
-        per_call.push(started.elapsed().as_nanos() as f64 / calls as f64);
-    }
-    per_call.sort_by(f64::total_cmp);
-    per_call
+    started.elapsed().as_nanos() as f64 / calls as f64
 }
 
-/// `"NAME":median,"NAME_min":…,"NAME_max":…` of sorted samples.
-fn summary(name: &str, sorted: &[f64]) -> String {
-    let middle = sorted.len() / 2;
-    let median = if sorted.len() % 2 == 1 { sorted[middle] } else { (sorted[middle - 1] + sorted[middle]) / 2.0 };
-    format!("\"{name}\":{median:.0},\"{name}_min\":{:.0},\"{name}_max\":{:.0}", sorted[0], sorted[sorted.len() - 1])
+/// `"NAME":median,"NAME_min":…,"NAME_max":…` of the samples.
+fn summary(name: &str, samples: &mut [f64]) -> String {
+    samples.sort_by(f64::total_cmp);
+    let middle = samples.len() / 2;
+    let median = if samples.len() % 2 == 1 { samples[middle] } else { (samples[middle - 1] + samples[middle]) / 2.0 };
+    format!("\"{name}\":{median:.0},\"{name}_min\":{:.0},\"{name}_max\":{:.0}", samples[0], samples[samples.len() - 1])
 }

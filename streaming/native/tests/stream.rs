@@ -219,7 +219,8 @@ fn the_c_abi_packs_blocks_and_reports_errors() {
             let length = word(24 + 4 * index);
             assert_eq!(&packed[at..at + length], &expected[..], "buffer {index}");
             // The line lengths cut the buffer exactly at its newlines.
-            let lines: Vec<&[u8]> = expected.strip_suffix(b"\n").map_or(vec![], |body| body.split(|byte| *byte == b'\n').collect());
+            let lines: Vec<&[u8]> =
+                expected.strip_suffix(b"\n").map_or(vec![], |body| body.split(|byte| *byte == b'\n').collect());
             assert_eq!(line_counts[index], lines.len(), "buffer {index}");
             for line in lines {
                 assert_eq!(word(length_at), line.len(), "buffer {index}");

@@ -30,12 +30,16 @@ import java.util.function.ToDoubleFunction;
  * {@code -Dtrackgate.block-time}) times {@code StreamFilter::filter_block} on the same bytes
  * with no JVM in the way. The crossing is the JVM's whole per-block time minus that Rust-only
  * time: the JNA call, the C ABI's packing of the result, its view, and the JVM's packing and
- * unpacking. The two sides take turns over {@link #ROUNDS} rounds, so a machine that slows
- * down slows both. On a shared machine the difference of two medians taken a second apart
- * moves by more than the crossing itself, so each round's crossing is the difference of the
- * two sides' fastest samples (noise only ever adds time), and the figure is the median of the
- * rounds' crossings. The components (packing, unpacking, the empty call) are measured
- * directly and reported as medians.
+ * unpacking.
+ *
+ * <p>That difference is taken two ways. Whole: the JVM's whole per-block time minus the Rust
+ * filter's, from the fastest samples of each (noise only ever adds time), per round. On a
+ * shared machine this difference of two large figures taken a second apart moves by more than
+ * the crossing itself, so the figure given is the sum of the parts, each measured on its own:
+ * the JVM's packing and unpacking, the call on an empty block (the JNA call's fixed cost, the
+ * library's entry and exit and the result's view), and the C ABI's packing of the kept lines
+ * (the Rust call minus the Rust filter, timed sample by sample in one process). The two sides
+ * take turns over {@link #ROUNDS} rounds; figures are medians over the rounds.
  */
 final class CrossingBench {
     private CrossingBench() {}
@@ -50,11 +54,17 @@ final class CrossingBench {
      * the samples, and the fastest sample of the whole JVM path and of the Rust filter.
      */
     record Round(double pack, double call, double unpack, double whole, double emptyCall, double rustFilter,
-            double rustCall, double wholeFastest, double rustFilterFastest) {}
+            double rustCall, double rustPacking, double wholeFastest, double rustFilterFastest) {
+        /** The crossing as the sum of its parts. */
+        double crossing() {
+            return pack + unpack + emptyCall + rustPacking;
+        }
+    }
 
     /** Medians over the rounds, in nanoseconds per block (per call for {@code emptyCall}). */
     record Figures(int lines, int bytes, double pack, double call, double unpack, double whole, double emptyCall,
-            double rustFilter, double rustCall, double crossing, double crossingMin, double crossingMax) {}
+            double rustFilter, double rustCall, double rustPacking, double crossing, double crossingMin,
+            double crossingMax, double wholeMinusRust) {}
 
     /** Where unpacked lengths go, so the copies are not optimised away. */
     static long sink;
@@ -91,20 +101,21 @@ final class CrossingBench {
                 List<Double> emptyCall = perCall(warmUp, 1_000 * BLOCK_CALLS, () -> stream.filter(empty, 0));
                 Round figures = new Round(BenchSetup.median(pack), BenchSetup.median(call), BenchSetup.median(unpack),
                         BenchSetup.median(whole), BenchSetup.median(emptyCall), rust.get("filter_ns").asDouble(),
-                        rust.get("call_ns").asDouble(), Collections.min(whole), rust.get("filter_ns_min").asDouble());
+                        rust.get("call_ns").asDouble(), rust.get("packing_ns").asDouble(), Collections.min(whole),
+                        rust.get("filter_ns_min").asDouble());
                 rounds.add(figures);
-                System.out.printf("crossing round %d: JVM whole %.0f us (fastest %.0f), Rust filter_block %.0f us (fastest %.0f); "
-                        + "load %s%n", round + 1, figures.whole() / 1e3, figures.wholeFastest() / 1e3,
-                        figures.rustFilter() / 1e3, figures.rustFilterFastest() / 1e3, BenchSetup.loadAverage());
+                System.out.printf("crossing round %d: parts %.0f us; JVM whole %.0f us (fastest %.0f), Rust filter_block %.0f us "
+                        + "(fastest %.0f); load %s%n", round + 1, figures.crossing() / 1e3, figures.whole() / 1e3,
+                        figures.wholeFastest() / 1e3, figures.rustFilter() / 1e3, figures.rustFilterFastest() / 1e3,
+                        BenchSetup.loadAverage());
             }
         }
-        List<Double> crossings = new ArrayList<>();
-        rounds.forEach(round -> crossings.add(round.wholeFastest() - round.rustFilterFastest()));
         return new Figures(lines.size(), joined.length, median(rounds, Round::pack), median(rounds, Round::call),
                 median(rounds, Round::unpack), median(rounds, Round::whole), median(rounds, Round::emptyCall),
-                median(rounds, Round::rustFilter), median(rounds, Round::rustCall), BenchSetup.median(crossings),
-                crossings.stream().mapToDouble(Double::doubleValue).min().orElseThrow(),
-                crossings.stream().mapToDouble(Double::doubleValue).max().orElseThrow());
+                median(rounds, Round::rustFilter), median(rounds, Round::rustCall), median(rounds, Round::rustPacking),
+                median(rounds, Round::crossing), rounds.stream().mapToDouble(Round::crossing).min().orElseThrow(),
+                rounds.stream().mapToDouble(Round::crossing).max().orElseThrow(),
+                median(rounds, round -> round.wholeFastest() - round.rustFilterFastest()));
     }
 
     /** The block as the operator builds it: each record, then a newline; flipped for the call. */
