@@ -37,9 +37,8 @@ class BadInputTest {
     @Test
     void bad_records_are_counted_as_the_filter_counts_them_and_never_fail_the_job(@TempDir Path directory)
             throws Exception {
-        JobHarness job = new JobHarness("bad");
-        Trackgate.Signer signer = Trackgate.signer(directory);
-        Path envelope = signer.sign("plan", Fixtures.plan("shop", 2, 200, "P0"), 2);
+        JobHarness job = new JobHarness("bad", directory);
+        Path envelope = job.signedPlan(2);
         List<byte[]> good = Fixtures.events(5_000, 200, 5);
         byte[][] bad = {
             "{\"id\":900001,\"event\":\"e.00001\",".getBytes(StandardCharsets.UTF_8),
@@ -72,7 +71,7 @@ class BadInputTest {
         Configuration noRestarts = new Configuration();
         noRestarts.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(noRestarts);
-        TrackgateJob.build(env, job.config(signer.publicKey(), envelope, "--bounded", "true"), UnaryOperator.identity());
+        TrackgateJob.build(env, job.config(envelope, "--bounded", "true"), UnaryOperator.identity());
         env.execute("bad input");
 
         int kept = JobHarness.size(expected);

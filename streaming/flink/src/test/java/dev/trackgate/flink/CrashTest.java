@@ -61,15 +61,14 @@ class CrashTest {
 
     @Test
     void every_event_is_decided_exactly_once_across_a_task_failure(@TempDir Path directory) throws Exception {
-        JobHarness job = new JobHarness("crash");
-        Trackgate.Signer signer = Trackgate.signer(directory);
-        Path envelope = signer.sign("plan", Fixtures.plan("shop", 4, 200, "P0"), 4);
+        JobHarness job = new JobHarness("crash", directory);
+        Path envelope = job.signedPlan(4);
         List<byte[]> events = Fixtures.events(EVENTS, 200, 31);
         job.broker.produce(job.events, events, Fixtures.timestamps(EVENTS, 3, 60_000));
         List<List<String>> expected = Trackgate.filter(directory, "all", directory.resolve("plan.json"), events);
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrackgateJob.restarts());
-        TrackgateJob.build(env, job.config(signer.publicKey(), envelope, "--bounded", "true", "--checkpoint-ms", "300"),
+        TrackgateJob.build(env, job.config(envelope, "--bounded", "true", "--checkpoint-ms", "300"),
                 raw -> raw.map(new FailOnceAfterCheckpoint()).name("inject failure"));
         env.execute("crash");
         assertTrue(FAILED.get(), "the failure was injected");

@@ -36,8 +36,8 @@ class LiveSwapTest {
 
     @Test
     void a_signed_plan_swaps_in_every_task_and_bad_envelopes_change_nothing(@TempDir Path directory) throws Exception {
-        JobHarness job = new JobHarness("swap");
-        Trackgate.Signer signer = Trackgate.signer(directory);
+        JobHarness job = new JobHarness("swap", directory);
+        Trackgate.Signer signer = job.signer;
         Trackgate.Signer stranger = Trackgate.signer(directory.resolve("stranger"));
         Path v5 = signer.sign("v5", Fixtures.plan("shop", 5, 200, "P0"), 5);
         Path v3 = signer.sign("v3", Fixtures.plan("shop", 3, 200, "P3"), 3);
@@ -55,7 +55,7 @@ class LiveSwapTest {
                 "plan 7 decides differently from plan 5");
 
         JobClient client = JobHarness.start("live swap",
-                job.config(signer.publicKey(), v5, "--flush-ms", "50", "--checkpoint-ms", "300"));
+                job.config(v5, "--flush-ms", "50", "--checkpoint-ms", "300"));
         try {
             long[] times = Fixtures.timestamps(BATCH, 1, 60_000);
             job.broker.produce(job.events, events.subList(0, BATCH), times);

@@ -36,13 +36,12 @@ class ParityTest {
 
     @Test
     void the_job_keeps_tags_and_counts_exactly_what_the_filter_does(@TempDir Path directory) throws Exception {
-        JobHarness job = new JobHarness("parity");
-        Trackgate.Signer signer = Trackgate.signer(directory);
-        Path envelope = signer.sign("plan", Fixtures.plan("shop", 7, 200, "P0"), 7);
+        JobHarness job = new JobHarness("parity", directory);
+        Path envelope = job.signedPlan(7);
         List<byte[]> events = Fixtures.events(EVENTS, 200, 14);
         job.broker.produce(job.events, events, Fixtures.timestamps(EVENTS, WINDOWS, 60_000));
 
-        JobHarness.run("parity", job.config(signer.publicKey(), envelope, "--bounded", "true"));
+        JobHarness.run("parity", job.config(envelope, "--bounded", "true"));
 
         Path input = directory.resolve("events.ndjson");
         Files.write(input, Fixtures.ndjson(events));

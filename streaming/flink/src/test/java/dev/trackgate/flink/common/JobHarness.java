@@ -53,10 +53,13 @@ public final class JobHarness {
     public final String stats;
     public final String controlLog;
     public final KafkaBroker broker;
+    /** The test's key pair, the only one the job trusts, signing into the test's directory. */
+    public final Trackgate.Signer signer;
 
-    /** Fresh topics named after {@code test} on the shared broker. */
-    public JobHarness(String test) throws Exception {
+    /** Fresh topics named after {@code test} on the shared broker, and a key pair in {@code directory}. */
+    public JobHarness(String test, Path directory) throws Exception {
         broker = KafkaBroker.shared();
+        signer = Trackgate.signer(directory);
         String base = test + "-" + RUNS.incrementAndGet() + "-" + ProcessHandle.current().pid();
         events = base + ".raw";
         control = base + ".plans";
@@ -72,12 +75,20 @@ public final class JobHarness {
         return List.of(prefix + "P0", prefix + "P1", prefix + "P2", prefix + "P3", prefix + "unregistered");
     }
 
-    /** The job's options for these topics, plus {@code extra} name/value pairs. */
-    public JobConfig config(Path publicKey, Path envelope, String... extra) throws IOException {
+    /**
+     * {@code Fixtures.plan} of 200 events for app shop, signed as {@code version} into
+     * plan.json and plan.tgplan; returns the envelope's path.
+     */
+    public Path signedPlan(long version) throws Exception {
+        return signer.sign("plan", Fixtures.plan("shop", version, 200, "P0"), version);
+    }
+
+    /** The job's options for these topics and the test's key, plus {@code extra} name/value pairs. */
+    public JobConfig config(Path envelope, String... extra) throws IOException {
         List<String> args = new ArrayList<>(List.of(
                 "--bootstrap", broker.bootstrap(), "--events-topic", events, "--control-topic", control,
                 "--output-prefix", prefix, "--stats-topic", stats, "--control-log-topic", controlLog,
-                "--app", "shop", "--env", "prod", "--trusted-keys", publicKey.toString(),
+                "--app", "shop", "--env", "prod", "--trusted-keys", signer.publicKey().toString(),
                 "--initial-envelope", envelope.toString(), "--parallelism", Integer.toString(SLOTS),
                 "--group-id", "tg-" + events, "--checkpoint-ms", "500", "--window-ms", "60000",
                 "--out-of-orderness-ms", "1000"));
