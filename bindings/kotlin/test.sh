@@ -30,16 +30,5 @@ mvn -q -B -f "$here/pom.xml" test \
     "$@"
 
 # One summary line from the Surefire reports (mvn -q prints only failures).
-awk -F'"' '
-    /<testsuite / {
-        for (i = 1; i < NF; i++) {
-            if ($i ~ / tests=$/) tests += $(i + 1)
-            if ($i ~ / failures=$/) failures += $(i + 1)
-            if ($i ~ / errors=$/) errors += $(i + 1)
-            if ($i ~ / skipped=$/) skipped += $(i + 1)
-        }
-        classes++
-    }
-    END { printf "kotlin: %d tests in %d classes, %d failures, %d errors, %d skipped\n", tests, classes, failures, errors, skipped }
-' "$here"/target/surefire-reports/TEST-*.xml
+bash "$repo/scripts/surefire-summary.sh" kotlin "$here/target/surefire-reports"
 echo "kotlin: done in $((SECONDS - started)) s"

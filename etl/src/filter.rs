@@ -34,6 +34,8 @@ use crate::stats::FilterCounts;
 /// ([`ByPriority`]).
 pub trait KeptOutput {
     /// The buffer a kept line with this priority (`None`: a name not in the plan) is appended to.
+    /// The filter calls it once per kept line and then appends that line whole (tagged and
+    /// `\n`-terminated), so an implementation may note where each line starts.
     fn buffer_for(&mut self, priority: Option<Priority>) -> &mut Vec<u8>;
 }
 

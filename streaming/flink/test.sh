@@ -31,17 +31,6 @@ mvn -q -B -f "$here/pom.xml" verify \
     -Dtrackgate.cli="$target/debug/trackgate" \
     "$@"
 
-awk -F'"' '
-    /<testsuite / {
-        for (i = 1; i < NF; i++) {
-            if ($i ~ / tests=$/) tests += $(i + 1)
-            if ($i ~ / failures=$/) failures += $(i + 1)
-            if ($i ~ / errors=$/) errors += $(i + 1)
-            if ($i ~ / skipped=$/) skipped += $(i + 1)
-        }
-        classes++
-    }
-    END { printf "flink: %d tests in %d classes, %d failures, %d errors, %d skipped\n", tests, classes, failures, errors, skipped }
-' "$here"/target/surefire-reports/TEST-*.xml
+bash "$repo/scripts/surefire-summary.sh" flink "$here/target/surefire-reports"
 grep -ho 'trackgate-figure .*' "$here"/target/surefire-reports/*-output.txt 2>/dev/null || true
 echo "flink: done in $((SECONDS - started)) s"

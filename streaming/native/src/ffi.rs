@@ -16,8 +16,12 @@
 //! | 0..8 | lines in the block |
 //! | 8..16 | blank lines |
 //! | 16..24 | malformed lines |
-//! | 24..44 | five `u32` lengths: kept lines for P0, P1, P2, P3, then without a priority |
-//! | 44.. | the five buffers, in that order, each of whole `\n`-terminated tagged lines |
+//! | 24..44 | five `u32` byte lengths: kept lines for P0, P1, P2, P3, then without a priority |
+//! | 44..64 | five `u32` line counts, in the same order |
+//! | 64.. | one `u32` per kept line, destinations in that order: its length without the `\n` |
+//! | then | the five buffers, in that order, each of whole `\n`-terminated tagged lines |
+//!
+//! The line lengths let the caller cut records without scanning the bytes for newlines.
 
 #![allow(unsafe_code)]
 
@@ -35,8 +39,8 @@ pub const OFFER_INSTALLED: i64 = 0;
 pub const OFFER_ALREADY_CURRENT: i64 = 1;
 /// [`tg_stream_offer`]: refused; nothing changed.
 pub const OFFER_REFUSED: i64 = 2;
-/// Bytes before the kept lines in a packed block result.
-pub const BLOCK_HEADER_BYTES: usize = 44;
+/// Bytes before the kept lines' lengths in a packed block result.
+pub const BLOCK_HEADER_BYTES: usize = 64;
 
 /// A task's state as the JVM holds it: the filter and the buffer answers are read from.
 pub struct Handle {
@@ -214,17 +218,30 @@ pub unsafe extern "C" fn tg_stream_filter(handle: *mut Handle, block: *const u8,
         with_handle(handle, |handle| {
             let counts = handle.stream.filter_block(block)?;
             let kept = &handle.stream.kept().0;
+            let starts = handle.stream.kept_line_starts();
             let result = &mut handle.result;
             result.clear();
-            result.reserve(BLOCK_HEADER_BYTES + kept.iter().map(Vec::len).sum::<usize>());
+            let lines: usize = starts.iter().map(Vec::len).sum();
+            result.reserve(BLOCK_HEADER_BYTES + 4 * lines + kept.iter().map(Vec::len).sum::<usize>());
             for count in [counts.lines, counts.blank, counts.malformed] {
                 result.extend_from_slice(&count.to_le_bytes());
             }
             for buffer in kept {
                 // A block's kept lines are at most its bytes plus tags per line: far below 4 GiB
-                // for any block a task builds (the job caps blocks at a few MiB).
+                // for any block a task builds (the job caps blocks at a few MiB). Below 4 GiB,
+                // every line start and line count fits a u32 too.
                 let length = u32::try_from(buffer.len()).map_err(|_| StreamError::Config("block too large".into()))?;
                 result.extend_from_slice(&length.to_le_bytes());
+            }
+            for starts in starts {
+                result.extend_from_slice(&(starts.len() as u32).to_le_bytes());
+            }
+            for (buffer, starts) in kept.iter().zip(starts) {
+                let ends = starts.iter().skip(1).copied().chain([buffer.len() as u32]);
+                for (start, end) in starts.iter().zip(ends) {
+                    // Every kept line ends with its newline, so `end > start`.
+                    result.extend_from_slice(&(end - start - 1).to_le_bytes());
+                }
             }
             for buffer in kept {
                 result.extend_from_slice(buffer);

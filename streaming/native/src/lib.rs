@@ -23,7 +23,7 @@ pub mod ffi;
 use std::sync::Arc;
 
 use trackgate_delivery::{verify_envelope, EnvelopeHeader, Floor, Verified, VerifyContext, VerifyError};
-use trackgate_etl::{ByPriority, FilterCounts, FilterStats, LineFilter};
+use trackgate_etl::{ByPriority, FilterCounts, FilterStats, KeptOutput, LineFilter};
 
 pub use config::{StreamConfig, DEFAULT_STREAM_MAX_ENVELOPE_BYTES};
 
@@ -74,6 +74,27 @@ pub struct BlockCounts {
     pub malformed: u64,
 }
 
+/// The kept lines of one block, one buffer per destination ([`ByPriority`]), and where each
+/// line starts in its buffer: the filter asks for a line's buffer once and then appends the
+/// line whole ([`KeptOutput`]), so the buffer's length at that moment is the line's start. The
+/// C ABI sends the lines' lengths, so the JVM cuts records without scanning for newlines.
+#[derive(Debug, Default)]
+struct KeptLines {
+    buffers: ByPriority,
+    starts: [Vec<u32>; ByPriority::COUNT],
+}
+
+impl KeptOutput for KeptLines {
+    #[inline]
+    fn buffer_for(&mut self, priority: Option<trackgate_core::Priority>) -> &mut Vec<u8> {
+        let index = ByPriority::index(priority);
+        let buffer = &mut self.buffers.0[index];
+        // A buffer over 4 GiB is refused by the C ABI before any start is read.
+        self.starts[index].push(u32::try_from(buffer.len()).unwrap_or(u32::MAX));
+        buffer
+    }
+}
+
 /// One parallel task's enforcement state: configuration, active plan, counts since they were
 /// last taken, and the kept lines of the last block.
 #[derive(Debug)]
@@ -83,14 +104,14 @@ pub struct StreamFilter {
     /// The latest `issued_at` accepted: time never goes back below a signed time.
     trusted_floor: u64,
     counts: FilterCounts,
-    output: ByPriority,
+    output: KeptLines,
 }
 
 impl StreamFilter {
     /// A task with no plan yet.
     pub fn new(config: StreamConfig) -> StreamFilter {
         let counts = FilterCounts::new(config.malformed_listed, config.track_names);
-        StreamFilter { config, active: None, trusted_floor: 0, counts, output: ByPriority::default() }
+        StreamFilter { config, active: None, trusted_floor: 0, counts, output: KeptLines::default() }
     }
 
     /// The active plan's signed header.
@@ -142,8 +163,9 @@ impl StreamFilter {
     /// the kept, tagged lines are in [`kept`](Self::kept) until the next block.
     pub fn filter_block(&mut self, block: &[u8]) -> Result<BlockCounts, StreamError> {
         let active = self.active.as_ref().ok_or(StreamError::NoPlan)?;
-        for buffer in &mut self.output.0 {
+        for (buffer, starts) in self.output.buffers.0.iter_mut().zip(&mut self.output.starts) {
             buffer.clear();
+            starts.clear();
         }
         let before = (self.counts.lines.lines, self.counts.lines.blank_lines, self.counts.lines.malformed.count);
         active.filter.filter_block(block, &mut self.output, &mut self.counts);
@@ -157,7 +179,13 @@ impl StreamFilter {
     /// The kept lines of the last block, one buffer per priority ([`ByPriority`]), each line
     /// tagged and newline-terminated.
     pub fn kept(&self) -> &ByPriority {
-        &self.output
+        &self.output.buffers
+    }
+
+    /// Where each kept line of the last block starts in its [`kept`](Self::kept) buffer, per
+    /// destination, in order.
+    pub fn kept_line_starts(&self) -> &[Vec<u32>; ByPriority::COUNT] {
+        &self.output.starts
     }
 
     /// Whether lines were counted since the counts were last taken.

@@ -211,12 +211,25 @@ fn the_c_abi_packs_blocks_and_reports_errors() {
         let counts = direct.filter_block(&block).unwrap();
         let number = |at: usize| u64::from_le_bytes(packed[at..at + 8].try_into().unwrap());
         assert_eq!((number(0), number(8), number(16)), (counts.lines, counts.blank, counts.malformed));
-        let mut at = BLOCK_HEADER_BYTES;
+        let word = |at: usize| u32::from_le_bytes(packed[at..at + 4].try_into().unwrap()) as usize;
+        let line_counts: Vec<usize> = (0..5).map(|index| word(44 + 4 * index)).collect();
+        let mut length_at = BLOCK_HEADER_BYTES;
+        let mut at = BLOCK_HEADER_BYTES + 4 * line_counts.iter().sum::<usize>();
         for (index, expected) in direct.kept().0.iter().enumerate() {
-            let length = u32::from_le_bytes(packed[24 + 4 * index..28 + 4 * index].try_into().unwrap()) as usize;
+            let length = word(24 + 4 * index);
             assert_eq!(&packed[at..at + length], &expected[..], "buffer {index}");
+            // The line lengths cut the buffer exactly at its newlines.
+            let lines: Vec<&[u8]> =
+                expected.strip_suffix(b"\n").map_or(vec![], |body| body.split(|byte| *byte == b'\n').collect());
+            assert_eq!(line_counts[index], lines.len(), "buffer {index}");
+            for line in lines {
+                assert_eq!(word(length_at), line.len(), "buffer {index}");
+                length_at += 4;
+            }
             at += length;
         }
+        assert!(line_counts.iter().sum::<usize>() > 0, "the block keeps lines");
+        assert_eq!(length_at, BLOCK_HEADER_BYTES + 4 * line_counts.iter().sum::<usize>());
         assert_eq!(at, packed.len());
 
         assert_eq!(tg_stream_has_counts(handle), 1);

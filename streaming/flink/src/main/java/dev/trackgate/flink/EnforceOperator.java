@@ -46,7 +46,10 @@ import java.util.TreeMap;
  *       committed with the checkpoint.</li>
  * </ul>
  * A window's stats are emitted once the event-time watermark passes its end (per task and plan
- * version; {@code trackgate report} adds records of one window together).
+ * version; {@code trackgate report} adds records of one window together). Late events, whose
+ * window the watermark already passed, are decided, routed and counted like any other; their
+ * counts go out as a further record for that window at the next flush timer ({@code --flush-ms})
+ * or watermark, whichever comes first, and nothing is dropped for being late.
  */
 public final class EnforceOperator extends AbstractStreamOperator<Routed>
         implements TwoInputStreamOperator<byte[], byte[], Routed>, BoundedMultiInput {
@@ -72,6 +75,8 @@ public final class EnforceOperator extends AbstractStreamOperator<Routed>
     /** The window the library's pending counts belong to. */
     private transient long countsWindow;
     private transient long activeVersion;
+    /** The latest event-time watermark seen (windows ending by it are closed). */
+    private transient long watermark;
     private transient String inputLabel;
     private transient int task;
 
@@ -102,6 +107,7 @@ public final class EnforceOperator extends AbstractStreamOperator<Routed>
         blockWindow = NO_WINDOW;
         countsWindow = NO_WINDOW;
         activeVersion = -1;
+        watermark = Long.MIN_VALUE;
         stream = NativeStream.open(config.nativeConfigJson());
         long now = nowSeconds();
         byte[] restored = planState.get(ACTIVE);
@@ -171,11 +177,9 @@ public final class EnforceOperator extends AbstractStreamOperator<Routed>
     /** Only event time matters; the control input's watermarks are ignored. */
     @Override
     public void processWatermark1(Watermark mark) throws Exception {
+        watermark = Math.max(watermark, mark.getTimestamp());
         flush();
-        if (countsWindow != NO_WINDOW && countsWindow + config.windowMillis - 1 <= mark.getTimestamp()) {
-            takeCounts();
-        }
-        emitWindowsEndingBy(mark.getTimestamp());
+        emitClosedWindows();
         super.processWatermark(mark);
     }
 
@@ -261,11 +265,22 @@ public final class EnforceOperator extends AbstractStreamOperator<Routed>
         byVersion.put(version, earlier == null ? stats : stream.mergeStats(earlier, stats));
     }
 
-    private void emitWindowsEndingBy(long watermark) {
+    /**
+     * Emits the stats of every window the watermark has passed, taking the library's pending
+     * counts first when they belong to such a window (late events).
+     */
+    private void emitClosedWindows() {
+        if (countsWindow != NO_WINDOW && countsWindow + config.windowMillis - 1 <= watermark) {
+            takeCounts();
+        }
+        emitWindowsEndingBy(watermark);
+    }
+
+    private void emitWindowsEndingBy(long end) {
         Iterator<Map.Entry<Long, TreeMap<Long, String>>> windows = partials.entrySet().iterator();
         while (windows.hasNext()) {
             Map.Entry<Long, TreeMap<Long, String>> window = windows.next();
-            if (window.getKey() + config.windowMillis - 1 > watermark) {
+            if (window.getKey() + config.windowMillis - 1 > end) {
                 break;
             }
             for (Map.Entry<Long, String> byVersion : window.getValue().entrySet()) {
@@ -280,6 +295,8 @@ public final class EnforceOperator extends AbstractStreamOperator<Routed>
         long at = getProcessingTimeService().getCurrentProcessingTime() + config.flushMillis;
         getProcessingTimeService().registerTimer(at, time -> {
             flush();
+            // Late events' counts need not wait for the watermark to move again.
+            emitClosedWindows();
             scheduleFlush();
         });
     }

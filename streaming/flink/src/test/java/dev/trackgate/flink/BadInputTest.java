@@ -37,10 +37,8 @@ class BadInputTest {
     @Test
     void bad_records_are_counted_as_the_filter_counts_them_and_never_fail_the_job(@TempDir Path directory)
             throws Exception {
-        JobHarness job = new JobHarness("bad");
-        Path keys = directory.resolve("keys");
-        Path publicKey = Trackgate.keygen(keys);
-        Path envelope = Trackgate.build(directory, "plan", Fixtures.plan("shop", 2, 200, "P0"), keys, 2);
+        JobHarness job = new JobHarness("bad", directory);
+        Path envelope = job.signedPlan(2);
         List<byte[]> good = Fixtures.events(5_000, 200, 5);
         byte[][] bad = {
             "{\"id\":900001,\"event\":\"e.00001\",".getBytes(StandardCharsets.UTF_8),
@@ -73,7 +71,7 @@ class BadInputTest {
         Configuration noRestarts = new Configuration();
         noRestarts.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(noRestarts);
-        TrackgateJob.build(env, job.config(publicKey, envelope, "--bounded", "true"), UnaryOperator.identity());
+        TrackgateJob.build(env, job.config(envelope, "--bounded", "true"), UnaryOperator.identity());
         env.execute("bad input");
 
         int kept = JobHarness.size(expected);
@@ -85,18 +83,6 @@ class BadInputTest {
         JsonNode filterStats = JobHarness.json(Files.readString(directory.resolve("all.stats.json")));
         long lines = filterStats.get("lines").asLong();
         assertTrue(filterStats.get("malformed").get("count").asLong() >= 15, "the input has malformed lines");
-        List<JsonNode> stats = new ArrayList<>();
-        job.broker.readUntil(List.of(job.stats), got -> {
-            stats.clear();
-            for (ConsumerRecord<byte[], byte[]> record : got) {
-                try {
-                    stats.add(JobHarness.json(JobHarness.text(record)));
-                } catch (java.io.IOException error) {
-                    throw new java.io.UncheckedIOException(error);
-                }
-            }
-            return stats.stream().mapToLong(record -> record.get("lines").asLong()).sum() >= lines;
-        }, Duration.ofSeconds(30));
-        assertEquals(JobHarness.countTotals(List.of(filterStats)), JobHarness.countTotals(stats));
+        assertEquals(JobHarness.countTotals(List.of(filterStats)), JobHarness.countTotals(job.statsCounting(lines)));
     }
 }

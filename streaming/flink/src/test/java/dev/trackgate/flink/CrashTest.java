@@ -19,7 +19,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,16 +61,14 @@ class CrashTest {
 
     @Test
     void every_event_is_decided_exactly_once_across_a_task_failure(@TempDir Path directory) throws Exception {
-        JobHarness job = new JobHarness("crash");
-        Path keys = directory.resolve("keys");
-        Path publicKey = Trackgate.keygen(keys);
-        Path envelope = Trackgate.build(directory, "plan", Fixtures.plan("shop", 4, 200, "P0"), keys, 4);
+        JobHarness job = new JobHarness("crash", directory);
+        Path envelope = job.signedPlan(4);
         List<byte[]> events = Fixtures.events(EVENTS, 200, 31);
         job.broker.produce(job.events, events, Fixtures.timestamps(EVENTS, 3, 60_000));
         List<List<String>> expected = Trackgate.filter(directory, "all", directory.resolve("plan.json"), events);
 
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrackgateJob.restarts());
-        TrackgateJob.build(env, job.config(publicKey, envelope, "--bounded", "true", "--checkpoint-ms", "300"),
+        TrackgateJob.build(env, job.config(envelope, "--bounded", "true", "--checkpoint-ms", "300"),
                 raw -> raw.map(new FailOnceAfterCheckpoint()).name("inject failure"));
         env.execute("crash");
         assertTrue(FAILED.get(), "the failure was injected");
@@ -84,21 +81,7 @@ class CrashTest {
         assertEquals(expected, job.keptBetween(read, 0, EVENTS, 4));
 
         JsonNode filterStats = JobHarness.json(Files.readString(directory.resolve("all.stats.json")));
-        List<JsonNode> stats = new ArrayList<>();
-        job.broker.readUntil(List.of(job.stats), got -> {
-            stats.clear();
-            got.forEach(record -> stats.add(parse(record)));
-            return stats.stream().mapToLong(record -> record.get("lines").asLong()).sum() >= EVENTS;
-        }, Duration.ofSeconds(30));
-        assertEquals(JobHarness.countTotals(List.of(filterStats)), JobHarness.countTotals(stats),
+        assertEquals(JobHarness.countTotals(List.of(filterStats)), JobHarness.countTotals(job.statsCounting(EVENTS)),
                 "every event counted once");
-    }
-
-    private static JsonNode parse(ConsumerRecord<byte[], byte[]> record) {
-        try {
-            return JobHarness.json(JobHarness.text(record));
-        } catch (java.io.IOException error) {
-            throw new java.io.UncheckedIOException(error);
-        }
     }
 }

@@ -9,7 +9,6 @@ import dev.trackgate.flink.common.Fixtures;
 import dev.trackgate.flink.common.JobHarness;
 import dev.trackgate.flink.common.Trackgate;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
@@ -22,7 +21,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.UnaryOperator;
 
 /**
  * Live swap: a running job (no restart) decides with a new signed plan from one point on,
@@ -38,17 +36,15 @@ class LiveSwapTest {
 
     @Test
     void a_signed_plan_swaps_in_every_task_and_bad_envelopes_change_nothing(@TempDir Path directory) throws Exception {
-        JobHarness job = new JobHarness("swap");
-        Path keys = directory.resolve("keys");
-        Path publicKey = Trackgate.keygen(keys);
-        Path strangerKeys = directory.resolve("stranger");
-        Trackgate.keygen(strangerKeys);
-        Path v5 = Trackgate.build(directory, "v5", Fixtures.plan("shop", 5, 200, "P0"), keys, 5);
-        Path v3 = Trackgate.build(directory, "v3", Fixtures.plan("shop", 3, 200, "P3"), keys, 3);
-        Path v7 = Trackgate.build(directory, "v7", Fixtures.plan("shop", 7, 200, "P3"), keys, 7);
-        Path otherScope = Trackgate.build(directory, "other", Fixtures.plan("other", 9, 200, "P3"), keys, 9);
-        Path unknownKey = Trackgate.build(directory, "unknown", Fixtures.plan("shop", 9, 200, "P3"), strangerKeys, 9);
-        byte[] forged = Trackgate.bytes(Trackgate.build(directory, "forged", Fixtures.plan("shop", 9, 200, "P3"), keys, 9));
+        JobHarness job = new JobHarness("swap", directory);
+        Trackgate.Signer signer = job.signer;
+        Trackgate.Signer stranger = Trackgate.signer(directory.resolve("stranger"));
+        Path v5 = signer.sign("v5", Fixtures.plan("shop", 5, 200, "P0"), 5);
+        Path v3 = signer.sign("v3", Fixtures.plan("shop", 3, 200, "P3"), 3);
+        Path v7 = signer.sign("v7", Fixtures.plan("shop", 7, 200, "P3"), 7);
+        Path otherScope = signer.sign("other", Fixtures.plan("other", 9, 200, "P3"), 9);
+        Path unknownKey = stranger.sign("unknown", Fixtures.plan("shop", 9, 200, "P3"), 9);
+        byte[] forged = Trackgate.bytes(signer.sign("forged", Fixtures.plan("shop", 9, 200, "P3"), 9));
         forged[forged.length - 1] ^= 1;
 
         List<byte[]> events = Fixtures.events(3 * BATCH, 200, 22);
@@ -58,10 +54,8 @@ class LiveSwapTest {
         assertNotEquals(expectedC, Trackgate.filter(directory, "c5", directory.resolve("v5.json"), events.subList(2 * BATCH, 3 * BATCH)),
                 "plan 7 decides differently from plan 5");
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrackgateJob.restarts());
-        TrackgateJob.build(env, job.config(publicKey, v5, "--flush-ms", "50", "--checkpoint-ms", "300"),
-                UnaryOperator.identity());
-        JobClient client = env.executeAsync("live swap");
+        JobClient client = JobHarness.start("live swap",
+                job.config(v5, "--flush-ms", "50", "--checkpoint-ms", "300"));
         try {
             long[] times = Fixtures.timestamps(BATCH, 1, 60_000);
             job.broker.produce(job.events, events.subList(0, BATCH), times);
@@ -115,13 +109,9 @@ class LiveSwapTest {
         job.broker.readUntil(List.of(job.controlLog), read -> {
             found.clear();
             for (ConsumerRecord<byte[], byte[]> record : read) {
-                try {
-                    JsonNode entry = JobHarness.json(JobHarness.text(record));
-                    if (entry.get("offer").get("outcome").asText().equals(outcome)) {
-                        found.add(entry);
-                    }
-                } catch (java.io.IOException error) {
-                    throw new AssertionError("control log entry is not JSON: " + JobHarness.text(record), error);
+                JsonNode entry = JobHarness.json(record);
+                if (entry.get("offer").get("outcome").asText().equals(outcome)) {
+                    found.add(entry);
                 }
             }
             return found.size() >= count;

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.trackgate.flink.common.Fixtures;
 import dev.trackgate.flink.common.JobHarness;
 import dev.trackgate.flink.common.Trackgate;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
@@ -22,7 +21,6 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.function.UnaryOperator;
 
 /**
  * Parity: 200,000 generated events through the job (real Kafka, mini-cluster, two tasks) and
@@ -38,17 +36,12 @@ class ParityTest {
 
     @Test
     void the_job_keeps_tags_and_counts_exactly_what_the_filter_does(@TempDir Path directory) throws Exception {
-        JobHarness job = new JobHarness("parity");
-        Path keys = directory.resolve("keys");
-        Path publicKey = Trackgate.keygen(keys);
-        String plan = Fixtures.plan("shop", 7, 200, "P0");
-        Path envelope = Trackgate.build(directory, "plan", plan, keys, 7);
+        JobHarness job = new JobHarness("parity", directory);
+        Path envelope = job.signedPlan(7);
         List<byte[]> events = Fixtures.events(EVENTS, 200, 14);
         job.broker.produce(job.events, events, Fixtures.timestamps(EVENTS, WINDOWS, 60_000));
 
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrackgateJob.restarts());
-        TrackgateJob.build(env, job.config(publicKey, envelope, "--bounded", "true"), UnaryOperator.identity());
-        env.execute("parity");
+        JobHarness.run("parity", job.config(envelope, "--bounded", "true"));
 
         Path input = directory.resolve("events.ndjson");
         Files.write(input, Fixtures.ndjson(events));
@@ -80,26 +73,14 @@ class ParityTest {
             assertEquals(filtered, streamed, topic);
         }
 
-        List<ConsumerRecord<byte[], byte[]>> statsRecords = job.broker.readUntil(List.of(job.stats),
-                read -> read.stream().mapToLong(record -> parseLines(record)).sum() >= EVENTS, Duration.ofSeconds(30));
-        List<JsonNode> records = new ArrayList<>();
+        List<JsonNode> records = job.statsCounting(EVENTS);
         Set<String> windows = new HashSet<>();
-        for (ConsumerRecord<byte[], byte[]> record : statsRecords) {
-            JsonNode stats = JobHarness.json(JobHarness.text(record));
+        for (JsonNode stats : records) {
             assertEquals("trackgate-filter-stats/1", stats.get("format").asText());
             assertEquals(7, stats.get("plan").get("version").asLong());
             windows.add(stats.get("window").asText());
-            records.add(stats);
         }
         assertEquals(WINDOWS, windows.size(), "one label per window: " + windows);
         assertEquals(JobHarness.countTotals(List.of(filterStats)), JobHarness.countTotals(records));
-    }
-
-    private static long parseLines(ConsumerRecord<byte[], byte[]> record) {
-        try {
-            return JobHarness.json(JobHarness.text(record)).get("lines").asLong();
-        } catch (java.io.IOException error) {
-            throw new java.io.UncheckedIOException(error);
-        }
     }
 }

@@ -2,8 +2,6 @@ package dev.trackgate.flink.bench;
 
 import dev.trackgate.flink.JobConfig;
 import dev.trackgate.flink.NativeStream;
-import dev.trackgate.flink.common.Fixtures;
-import dev.trackgate.flink.common.Trackgate;
 
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
@@ -27,27 +25,19 @@ public final class PlanMemory {
 
     /** Entry point. */
     public static void main(String[] args) throws Exception {
-        if (args.length != 3) {
-            System.err.println("usage: PlanMemory WORKDIR PLAN_EVENTS HANDLES");
-            System.exit(2);
-        }
-        Path work = Path.of(args[0]);
+        BenchSetup setup = BenchSetup.fromArgs(args, "PlanMemory", "WORKDIR", "PLAN_EVENTS", "HANDLES");
         int planEvents = Integer.parseInt(args[1]);
         int handles = Integer.parseInt(args[2]);
-        Path keys = work.resolve("memory-keys");
-        Path publicKey = Trackgate.keygen(keys);
-        String name = "memory-" + planEvents;
-        Path envelope = Trackgate.build(work, name, Fixtures.plan("shop", 1, planEvents, "P0"), keys, 1);
-        byte[] envelopeBytes = Files.readAllBytes(envelope);
-        JobConfig config = JobConfig.fromArgs(new String[] {"--app", "shop", "--env", "prod",
-            "--trusted-keys", publicKey.toString(), "--initial-envelope", envelope.toString()});
+        BenchSetup.SignedPlan plan = setup.sign("memory-" + planEvents, planEvents);
+        byte[] envelopeBytes = plan.envelope();
+        JobConfig config = plan.config();
         System.out.printf("%n%,d-event plan: %.1f MB of JSON, signed envelope %.1f MB%n", planEvents,
-                Files.size(work.resolve(name + ".json")) / 1e6, envelopeBytes.length / 1e6);
+                Files.size(plan.json()) / 1e6, envelopeBytes.length / 1e6);
 
         NativeStream.open(config.nativeConfigJson()).close();
         long[] before = sample();
         System.out.printf("baseline (library loaded, no plan): RSS %.1f MB, heap used %.1f MB; load %s%n",
-                before[0] / 1e6, before[1] / 1e6, ThroughputBench.loadAverage());
+                before[0] / 1e6, before[1] / 1e6, BenchSetup.loadAverage());
         List<NativeStream> open = new ArrayList<>();
         long previous = before[0];
         for (int task = 0; task < handles; task++) {

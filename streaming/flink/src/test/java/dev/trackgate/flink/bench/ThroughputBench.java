@@ -34,9 +34,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * Kafka is not measured. The time of a run is from the first line leaving the source to the
  * sink's end of input; the mini-cluster's start and the job's deployment are outside it, the
  * operator's plan verification inside it. The time inside the native filter call is added up
- * by {@link NativeStream} ({@code -Dtrackgate.measure-crossing=true}): its share of the run is
- * the crossing share. The filter's time is its whole process (start, plan load, reading the
- * file, writing kept lines to /dev/null); a run on an empty file gives that fixed part.
+ * by {@link NativeStream} ({@code -Dtrackgate.measure-crossing=true}); it holds the filter's own
+ * work too. The crossing's own cost per block, apart from that work, is {@link CrossingBench}'s,
+ * reported in a second table against the job's time per event. The filter's time is its whole
+ * process (start, plan load, reading the file, writing kept lines to /dev/null); a run on an
+ * empty file gives that fixed part.
  *
  * <pre>ThroughputBench WORKDIR PLAN_EVENTS[,PLAN_EVENTS...] EVENTS RUNS</pre>
  */
@@ -51,33 +53,40 @@ public final class ThroughputBench {
 
     /** Entry point. */
     public static void main(String[] args) throws Exception {
-        if (args.length != 4) {
-            System.err.println("usage: ThroughputBench WORKDIR PLAN_EVENTS[,PLAN_EVENTS...] EVENTS RUNS");
-            System.exit(2);
-        }
-        Path work = Path.of(args[0]);
+        BenchSetup setup = BenchSetup.fromArgs(args, "ThroughputBench", "WORKDIR", "PLAN_EVENTS[,PLAN_EVENTS...]", "EVENTS", "RUNS");
         int count = Integer.parseInt(args[2]);
         int runs = Integer.parseInt(args[3]);
-        Path keys = work.resolve("keys");
-        Path publicKey = Trackgate.keygen(keys);
         List<String> summary = new ArrayList<>();
+        List<String> crossing = new ArrayList<>();
         for (String planArg : args[1].split(",")) {
-            int planEvents = Integer.parseInt(planArg.trim());
-            summary.add(measure(work, keys, publicKey, planEvents, count, runs));
+            String[] rows = measure(setup, Integer.parseInt(planArg.trim()), count, runs);
+            summary.add(rows[0]);
+            crossing.add(rows[1]);
         }
         System.out.println();
         System.out.println("| plan events | job events/s per slot, median (range) | filter --threads 1 events/s, median (range) | job / filter | "
                 + "in the native call, share of the job's time, median (range) | native call ns/event | filter ns/event (net of start and plan load) |");
         System.out.println("|---|---|---|---|---|---|---|");
         summary.forEach(System.out::println);
+        System.out.println();
+        System.out.println("Crossing per block (CrossingBench; medians of 5 rounds, microseconds per block of the lines below):");
+        System.out.println("| plan events | block | JVM: pack | JVM: filter call + view | JVM: unpack | JVM: whole | "
+                + "Rust: filter_block | Rust: C call | Rust: C call's packing | empty-block call | "
+                + "crossing = pack + unpack + empty call + C packing, median of rounds (range) | check: whole − Rust filter_block, fastest samples | "
+                + "crossing ns/event | slot ns/event (job median) | crossing share of the slot's time |");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        crossing.forEach(System.out::println);
     }
 
-    /** One plan size: the filter's runs, then a warm-up and {@code runs} runs of the job; returns a table row. */
-    private static String measure(Path work, Path keys, Path publicKey, int planEvents, int count, int runs)
-            throws Exception {
+    /**
+     * One plan size: the filter's runs, then a warm-up and {@code runs} runs of the job, then the
+     * crossing's own cost per block; returns a row of each table.
+     */
+    private static String[] measure(BenchSetup setup, int planEvents, int count, int runs) throws Exception {
         String name = "plan-" + planEvents;
-        Path envelope = Trackgate.build(work, name, Fixtures.plan("shop", 1, planEvents, "P0"), keys, 1);
-        Path plan = work.resolve(name + ".json");
+        BenchSetup.SignedPlan signed = setup.sign(name, planEvents);
+        Path plan = signed.json();
+        Path work = setup.work;
         List<byte[]> events = Fixtures.events(count, planEvents, 14);
         Path input = work.resolve(name + ".ndjson");
         Files.write(input, Fixtures.ndjson(events));
@@ -94,13 +103,11 @@ public final class ThroughputBench {
             filterSeconds.add(timed(() -> Trackgate.run("filter", "--plan", plan.toString(), "--threads", "1", input.toString())));
             emptySeconds.add(timed(() -> Trackgate.run("filter", "--plan", plan.toString(), "--threads", "1", empty.toString())));
             System.out.printf("filter run %d: %.3f s (%,.0f events/s); empty input %.3f s; load %s%n", run + 1,
-                    filterSeconds.get(run), count / filterSeconds.get(run), emptySeconds.get(run), loadAverage());
+                    filterSeconds.get(run), count / filterSeconds.get(run), emptySeconds.get(run), BenchSetup.loadAverage());
         }
 
         lines = events.toArray(new byte[0][]);
-        byte[] envelopeBytes = Files.readAllBytes(envelope);
-        JobConfig config = JobConfig.fromArgs(new String[] {"--app", "shop", "--env", "prod",
-            "--trusted-keys", publicKey.toString(), "--initial-envelope", envelope.toString(), "--parallelism", "1"});
+        JobConfig config = signed.config();
         List<Double> jobRates = new ArrayList<>();
         List<Double> shares = new ArrayList<>();
         List<Double> nativeNanos = new ArrayList<>();
@@ -109,7 +116,7 @@ public final class ThroughputBench {
             FIRST.set(0);
             LAST.set(0);
             KEPT.set(-1);
-            runJob(config, envelopeBytes, count);
+            runJob(config, signed.envelope(), count);
             if (FIRST.get() == 0 || LAST.get() == 0) {
                 throw new IllegalStateException("the run's start or end was not seen");
             }
@@ -122,7 +129,7 @@ public final class ThroughputBench {
             double share = (double) crossing / elapsed;
             System.out.printf("job run %d%s: %.3f s (%,.0f events/s), native call %.3f s (%.1f %%), kept %,d; load %s%n",
                     run, run == 0 ? " (warm-up, not counted)" : "", elapsed / 1e9, rate, crossing / 1e9, 100 * share,
-                    KEPT.get(), loadAverage());
+                    KEPT.get(), BenchSetup.loadAverage());
             if (run > 0) {
                 jobRates.add(rate);
                 shares.add(share);
@@ -131,14 +138,25 @@ public final class ThroughputBench {
         }
         lines = new byte[0][];
 
+        CrossingBench.Figures block = CrossingBench.measure(setup, signed, events);
+
         List<Double> filterRates = new ArrayList<>();
         filterSeconds.forEach(seconds -> filterRates.add(count / seconds));
-        double netFilterNanos = (median(filterSeconds) - median(emptySeconds)) * 1e9 / count;
-        return String.format("| %,d | %,.0f (%,.0f–%,.0f) | %,.0f (%,.0f–%,.0f) | %.2f | %.1f %% (%.1f–%.1f %%) | %.0f | %.0f |",
-                planEvents, median(jobRates), Collections.min(jobRates), Collections.max(jobRates),
-                median(filterRates), Collections.min(filterRates), Collections.max(filterRates),
-                median(jobRates) / median(filterRates), 100 * median(shares), 100 * Collections.min(shares),
-                100 * Collections.max(shares), median(nativeNanos), netFilterNanos);
+        double netFilterNanos = (BenchSetup.median(filterSeconds) - BenchSetup.median(emptySeconds)) * 1e9 / count;
+        double jobRate = BenchSetup.median(jobRates);
+        String throughput = String.format("| %,d | %,.0f (%,.0f–%,.0f) | %,.0f (%,.0f–%,.0f) | %.2f | %.1f %% (%.1f–%.1f %%) | %.0f | %.0f |",
+                planEvents, jobRate, Collections.min(jobRates), Collections.max(jobRates),
+                BenchSetup.median(filterRates), Collections.min(filterRates), Collections.max(filterRates),
+                jobRate / BenchSetup.median(filterRates), 100 * BenchSetup.median(shares), 100 * Collections.min(shares),
+                100 * Collections.max(shares), BenchSetup.median(nativeNanos), netFilterNanos);
+        double slotNanos = 1e9 / jobRate;
+        double crossingPerEvent = block.crossing() / block.lines();
+        String crossing = String.format("| %,d | %,d lines, %,d bytes | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f | %.0f (%.0f–%.0f) | %.0f | %.1f | %.0f | %.1f %% |",
+                planEvents, block.lines(), block.bytes(), block.pack() / 1e3, block.call() / 1e3, block.unpack() / 1e3,
+                block.whole() / 1e3, block.rustFilter() / 1e3, block.rustCall() / 1e3, block.rustPacking() / 1e3,
+                block.emptyCall() / 1e3, block.crossing() / 1e3, block.crossingMin() / 1e3, block.crossingMax() / 1e3,
+                block.wholeMinusRust() / 1e3, crossingPerEvent, slotNanos, 100 * crossingPerEvent / slotNanos);
+        return new String[] {throughput, crossing};
     }
 
     /** One bounded run of the decide path, parallelism 1, from memory to the counting sink. */
@@ -201,22 +219,5 @@ public final class ThroughputBench {
         long started = System.nanoTime();
         work.run();
         return (System.nanoTime() - started) / 1e9;
-    }
-
-    static double median(List<Double> values) {
-        List<Double> sorted = new ArrayList<>(values);
-        Collections.sort(sorted);
-        int middle = sorted.size() / 2;
-        return sorted.size() % 2 == 1 ? sorted.get(middle) : (sorted.get(middle - 1) + sorted.get(middle)) / 2;
-    }
-
-    /** The first three fields of /proc/loadavg. */
-    static String loadAverage() {
-        try {
-            String[] fields = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-            return fields[0] + " " + fields[1] + " " + fields[2];
-        } catch (java.io.IOException unreadable) {
-            return "unknown";
-        }
     }
 }

@@ -4,24 +4,32 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.trackgate.flink.JobConfig;
 import dev.trackgate.flink.RoutedSerializer;
+import dev.trackgate.flink.TrackgateJob;
+import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
 
 /**
  * What every job test shares: a mini-cluster of one task manager with two slots, fresh topics
- * per test on the shared broker, the job's options for them, and readers of what it wrote.
+ * per test on the shared broker, the job's options for them, running it, and readers of what
+ * it wrote.
  */
 public final class JobHarness {
     private static final AtomicInteger RUNS = new AtomicInteger();
@@ -45,10 +53,13 @@ public final class JobHarness {
     public final String stats;
     public final String controlLog;
     public final KafkaBroker broker;
+    /** The test's key pair, the only one the job trusts, signing into the test's directory. */
+    public final Trackgate.Signer signer;
 
-    /** Fresh topics named after {@code test} on the shared broker. */
-    public JobHarness(String test) throws Exception {
+    /** Fresh topics named after {@code test} on the shared broker, and a key pair in {@code directory}. */
+    public JobHarness(String test, Path directory) throws Exception {
         broker = KafkaBroker.shared();
+        signer = Trackgate.signer(directory);
         String base = test + "-" + RUNS.incrementAndGet() + "-" + ProcessHandle.current().pid();
         events = base + ".raw";
         control = base + ".plans";
@@ -64,17 +75,63 @@ public final class JobHarness {
         return List.of(prefix + "P0", prefix + "P1", prefix + "P2", prefix + "P3", prefix + "unregistered");
     }
 
-    /** The job's options for these topics, plus {@code extra} name/value pairs. */
-    public JobConfig config(Path publicKey, Path envelope, String... extra) throws IOException {
+    /**
+     * {@code Fixtures.plan} of 200 events for app shop, signed as {@code version} into
+     * plan.json and plan.tgplan; returns the envelope's path.
+     */
+    public Path signedPlan(long version) throws Exception {
+        return signer.sign("plan", Fixtures.plan("shop", version, 200, "P0"), version);
+    }
+
+    /** The job's options for these topics and the test's key, plus {@code extra} name/value pairs. */
+    public JobConfig config(Path envelope, String... extra) throws IOException {
         List<String> args = new ArrayList<>(List.of(
                 "--bootstrap", broker.bootstrap(), "--events-topic", events, "--control-topic", control,
                 "--output-prefix", prefix, "--stats-topic", stats, "--control-log-topic", controlLog,
-                "--app", "shop", "--env", "prod", "--trusted-keys", publicKey.toString(),
+                "--app", "shop", "--env", "prod", "--trusted-keys", signer.publicKey().toString(),
                 "--initial-envelope", envelope.toString(), "--parallelism", Integer.toString(SLOTS),
                 "--group-id", "tg-" + events, "--checkpoint-ms", "500", "--window-ms", "60000",
                 "--out-of-orderness-ms", "1000"));
         args.addAll(List.of(extra));
         return JobConfig.fromArgs(args.toArray(new String[0]));
+    }
+
+    /** Runs the job on the test's mini-cluster to its end ({@code --bounded true}), restarting as in production. */
+    public static void run(String name, JobConfig config) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrackgateJob.restarts());
+        TrackgateJob.build(env, config, UnaryOperator.identity());
+        env.execute(name);
+    }
+
+    /** Starts the job on the test's mini-cluster and returns at once; cancel it through the client. */
+    public static JobClient start(String name, JobConfig config) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(TrackgateJob.restarts());
+        TrackgateJob.build(env, config, UnaryOperator.identity());
+        return env.executeAsync(name);
+    }
+
+    /**
+     * The records on the stats topic, parsed, once {@code done} holds for them (read again from
+     * the start until it does; fails after 60 s).
+     */
+    public List<JsonNode> statsUntil(Predicate<List<JsonNode>> done) {
+        List<JsonNode> stats = new ArrayList<>();
+        broker.readUntil(List.of(this.stats), read -> {
+            stats.clear();
+            read.forEach(record -> stats.add(json(record)));
+            return done.test(stats);
+        }, Duration.ofSeconds(60));
+        return stats;
+    }
+
+    /** The stats records once their lines add up to at least {@code lines}. */
+    public List<JsonNode> statsCounting(long lines) {
+        return statsUntil(records -> lines(records) >= lines);
+    }
+
+    /** The lines counted by stats records, added up. */
+    public static long lines(List<JsonNode> stats) {
+        return stats.stream().mapToLong(record -> record.get("lines").asLong()).sum();
     }
 
     /** The plan version header of a record the job wrote. */
@@ -132,6 +189,15 @@ public final class JobHarness {
     /** Parses JSON text. */
     public static JsonNode json(String text) throws IOException {
         return JSON.readTree(text);
+    }
+
+    /** Parses a record's value as JSON (the job's stats and control log). */
+    public static JsonNode json(ConsumerRecord<byte[], byte[]> record) {
+        try {
+            return json(text(record));
+        } catch (IOException error) {
+            throw new UncheckedIOException("not JSON: " + text(record), error);
+        }
     }
 
     /** A file's lines (NDJSON output of the filter); none when it does not exist. */

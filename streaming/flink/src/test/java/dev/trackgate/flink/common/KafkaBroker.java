@@ -223,10 +223,19 @@ public final class KafkaBroker {
 
     /** Sends {@code values} to {@code topic} with record time {@code timestamps[i]}, and waits for all. */
     public void produce(String topic, List<byte[]> values, long[] timestamps) throws Exception {
+        produce(topic, values, timestamps, 0);
+    }
+
+    /**
+     * As {@link #produce(String, List, long[])}, but record {@code i} goes to partition
+     * {@code i % partitions}, so every reader of the topic gets its share (0: the producer picks).
+     */
+    public void produce(String topic, List<byte[]> values, long[] timestamps, int partitions) throws Exception {
         List<java.util.concurrent.Future<?>> sent = new ArrayList<>(values.size());
         try (KafkaProducer<byte[], byte[]> producer = producer()) {
             for (int index = 0; index < values.size(); index++) {
-                sent.add(producer.send(new ProducerRecord<>(topic, null, timestamps[index], null, values.get(index))));
+                Integer partition = partitions > 0 ? index % partitions : null;
+                sent.add(producer.send(new ProducerRecord<>(topic, partition, timestamps[index], null, values.get(index))));
             }
             producer.flush();
         }

@@ -17,6 +17,22 @@ public final class Trackgate {
 
     /** Runs the CLI with {@code args}, failing with its stderr on a non-zero exit; returns stderr. */
     public static String run(String... args) throws Exception {
+        return execute(null, args);
+    }
+
+    /** Runs the CLI with {@code args} as {@link #run} does; returns what it printed on stdout. */
+    public static String output(String... args) throws Exception {
+        Path printed = Files.createTempFile("trackgate-cli", ".out");
+        try {
+            execute(printed, args);
+            return Files.readString(printed, StandardCharsets.UTF_8);
+        } finally {
+            Files.delete(printed);
+        }
+    }
+
+    /** Runs the CLI, its stdout into {@code stdout} (discarded when null); returns stderr. */
+    private static String execute(Path stdout, String... args) throws Exception {
         String cli = System.getProperty("trackgate.cli");
         if (cli == null || !Files.isExecutable(Path.of(cli))) {
             throw new IllegalStateException("set -Dtrackgate.cli to the built trackgate binary (got " + cli + ")");
@@ -26,7 +42,7 @@ public final class Trackgate {
         command.addAll(List.of(args));
         Path errors = Files.createTempFile("trackgate-cli", ".err");
         Process process = new ProcessBuilder(command)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectOutput(stdout == null ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.to(stdout.toFile()))
                 .redirectError(errors.toFile())
                 .start();
         if (!process.waitFor(120, TimeUnit.SECONDS)) {
@@ -46,6 +62,19 @@ public final class Trackgate {
     public static Path keygen(Path directory) throws Exception {
         run("keygen", "--out", directory.toString());
         return directory.resolve("public.key");
+    }
+
+    /** A key pair in {@code directory}/keys, and plans signed with it into {@code directory}. */
+    public record Signer(Path directory, Path publicKey) {
+        /** Signs {@code planJson} as {@code version} into {@code name}.json and {@code name}.tgplan; returns the envelope's path. */
+        public Path sign(String name, String planJson, long version) throws Exception {
+            return build(directory, name, planJson, directory.resolve("keys"), version);
+        }
+    }
+
+    /** A new key pair for signing into {@code directory}. */
+    public static Signer signer(Path directory) throws Exception {
+        return new Signer(directory, keygen(directory.resolve("keys")));
     }
 
     /** Signs {@code planJson} as {@code version}; returns the envelope's path. */
