@@ -19,7 +19,10 @@
 //! would halt good releases by chance. A guard breaches only when the difference exceeds its
 //! limit by more than `noise_z` standard errors (2.33 by default: a one-sided test at about
 //! 1 %). The kept-P0 guard takes its standard error from the per-report spread of each cohort
-//! (Welch); the share guards treat events as independent (binomial), an approximation that
+//! (Welch), never below a Poisson count's spread: the previous cohort's variance is at least its
+//! mean, and the new cohort's at least the previous one's scaled to the mean the guard tests
+//! for (`keep × variance before`), since a small cohort that by chance holds few of a rare,
+//! bursty event also has little spread of its own; the share guards treat events as independent (binomial), an approximation that
 //! understates the noise when one device sends many events. `noise_z = 0` compares the raw
 //! values.
 
@@ -143,16 +146,15 @@ impl Cohort {
         }
     }
 
-    /// The squared standard error of [`Cohort::kept_p0_per_device`]: the reports' sample
-    /// variance over their number (0 below two reports).
-    fn kept_p0_mean_variance(&self) -> f64 {
+    /// The sample variance of kept P0 events per report, never less than `floor` (0 below two
+    /// reports).
+    fn kept_p0_variance(&self, floor: f64) -> f64 {
         if self.reports < 2 {
             return 0.0;
         }
         let n = self.reports as f64;
         let mean = self.kept_p0 as f64 / n;
-        let variance = ((self.kept_p0_squares - n * mean * mean) / (n - 1.0)).max(0.0);
-        variance / n
+        ((self.kept_p0_squares - n * mean * mean) / (n - 1.0)).max(0.0).max(floor)
     }
 
     /// The squared standard error of a share `p` of this cohort's offered events (binomial).
@@ -267,7 +269,14 @@ pub fn evaluate<'r>(
     let z = guards.noise_z;
     let (before, after) = (old.kept_p0_per_device(), new.kept_p0_per_device());
     let keep = 1.0 - guards.max_p0_fall;
-    let noise = (new.kept_p0_mean_variance() + keep * keep * old.kept_p0_mean_variance()).sqrt();
+    // Counts of events vary at least as Poisson counts do (variance ≥ mean), and under the
+    // guard's hypothesis (the new mean is `keep * before`) the new cohort's reports spread at
+    // least as the previous cohort's do, scaled with the mean as a Poisson spread is: a small
+    // cohort that by chance holds few of a rare, bursty event has little spread of its own.
+    let old_variance = old.kept_p0_variance(before);
+    let new_variance = new.kept_p0_variance(keep * old_variance);
+    let noise =
+        (new_variance / new.reports.max(1) as f64 + keep * keep * old_variance / old.reports.max(1) as f64).sqrt();
     if before > 0.0 && before * keep - after > z * noise {
         breaches.push(format!(
             "kept P0 events per device fell {:.1}% ({before:.2} → {after:.2}; limit {:.1}%)",

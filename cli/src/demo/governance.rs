@@ -62,17 +62,6 @@ const USAGE_DAYS: u32 = 30;
 /// The people who answer for the owners, in owner order.
 const REVIEWERS: [&str; 8] = ["ana", "ben", "chen", "dara", "eli", "fay", "gus", "hana"];
 
-/// The watch's guards for a small simulated fleet. At 1 % of 2,000 devices about 20 devices
-/// report, and their kept P0 events are few (about 0.2 per device and window) and come in
-/// bursts (a rate-limited P0 error), so the per-device mean of a small cohort is skewed low by
-/// chance, and a cohort with almost no P0 events also looks like it has little spread: even
-/// with the watch's noise allowance (`noise_z`), the defaults (20 reports, 10 % fall) halted 3
-/// of 8 seeds at 600 devices. The demo waits for 300 reports per cohort and allows a 50 % fall;
-/// the drop-reason and unregistered guards keep their defaults, which real fleets should use.
-fn demo_guards() -> GuardConfig {
-    GuardConfig { min_reports: 300, max_p0_fall: 0.5, ..GuardConfig::default() }
-}
-
 /// Runs the governance loop on `plan` with `devices` simulated devices.
 pub(super) fn run(plan: Plan, source: &str, devices: u64, seed: u64) -> Result<(), Failure> {
     let model = TrafficModel::new(plan.clone())?;
@@ -357,7 +346,7 @@ fn prepare_release(
         by: "alice".to_owned(),
         steps: RolloutPlan::default_steps(),
         offset: None,
-        guards: demo_guards(),
+        guards: GuardConfig::default(),
         check_config: CheckConfig::default(),
     };
     let mut now = APPLY_AT + HOUR / 2;
