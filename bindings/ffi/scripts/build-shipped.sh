@@ -34,26 +34,8 @@ size_dir=$target_dir/size-optimised
 
 log() { printf '[build-shipped] %s\n' "$*" >&2; }
 
-# Fails unless every LOAD segment of $1 is aligned to at least 16 KB.
-check_alignment() {
-    local alignments loads=0 misaligned=""
-    alignments=$(readelf -lW "$1" | awk '$1 == "LOAD" { print $NF }')
-    for align in $alignments; do
-        loads=$((loads + 1))
-        if [ $((align)) -lt 16384 ]; then
-            misaligned="$misaligned $align"
-        fi
-    done
-    if [ "$loads" -eq 0 ]; then
-        log "FAIL: no LOAD segments found in $1"
-        exit 1
-    fi
-    if [ -n "$misaligned" ]; then
-        log "FAIL: LOAD segments of $1 aligned below 0x4000:$misaligned (16 KB page devices cannot load it)"
-        exit 1
-    fi
-    log "ok: all $loads LOAD segments of $(basename "$1") aligned to >= 0x4000"
-}
+# check_alignment FILE: every LOAD segment aligned to >= 16 KB, or exit 1.
+source bindings/ffi/scripts/elf-alignment.sh
 
 if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1 ||
     ! rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then

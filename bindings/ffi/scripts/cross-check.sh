@@ -78,28 +78,8 @@ aarch64-linux-gnu-gcc --version | head -1
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUSTFLAGS="-C link-arg=-Wl,-z,max-page-size=16384"
 host=$(rustc -vV | awk '/^host:/ { print $2 }')
-# Fails unless every LOAD segment of $1 is aligned to at least 16 KB.
-check_alignment() {
-    readelf -lW "$1" | awk '$1 == "LOAD"'
-    # The alignment is the last field of each LOAD line, in hex; every one must be >= 0x4000.
-    local alignments loads=0 misaligned=""
-    alignments=$(readelf -lW "$1" | awk '$1 == "LOAD" { print $NF }')
-    for align in $alignments; do
-        loads=$((loads + 1))
-        if [ $((align)) -lt 16384 ]; then
-            misaligned="$misaligned $align"
-        fi
-    done
-    if [ "$loads" -eq 0 ]; then
-        echo "FAIL: no LOAD segments found in $1" >&2
-        exit 1
-    fi
-    if [ -n "$misaligned" ]; then
-        echo "FAIL: LOAD segments aligned below 0x4000:$misaligned (16 KB page devices cannot load this)" >&2
-        exit 1
-    fi
-    echo "ok: all $loads LOAD segments aligned to >= 0x4000"
-}
+# check_alignment FILE: every LOAD segment aligned to >= 16 KB, or exit 1.
+source bindings/ffi/scripts/elf-alignment.sh
 
 if $all; then
     step "build $target ($profile, 16 KB pages)"
