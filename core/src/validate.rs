@@ -80,9 +80,8 @@ pub fn parse_plan_bytes(bytes: &[u8]) -> Result<ValidatedPlan, PlanError> {
 ///
 /// Returns the plan and its warnings, or every problem found, each with JSON path, line:column
 /// and byte offset. Text over [`MAX_PLAN_BYTES`] is refused before parsing, and so is a text
-/// with more than [`MAX_EVENTS`] events: neither reader builds more than [`MAX_EVENTS`] events
-/// (each stops at the first event too many), and the error is placed by a scan that builds
-/// nothing.
+/// with more than [`MAX_EVENTS`] events (found by a scan that builds nothing; the parser
+/// stops at the first event too many as well).
 ///
 /// A plan with nothing to report is read by `serde_json` straight into the plan types
 /// (`fast_plan.rs`); any other text is read again by the spanned reader, which places every
@@ -91,13 +90,13 @@ pub fn parse_plan(source: &str) -> Result<ValidatedPlan, PlanError> {
     if source.len() > MAX_PLAN_BYTES {
         return Err(too_large(source.len()));
     }
-    // The fast path refuses a plan with too many events itself, so the event-count scan (a
-    // fifth of the instructions of a valid plan's load) runs only on the way to the spanned
-    // reader, to place that error before a tree is built.
+    if let Some(offset) = json::first_event_beyond(source, MAX_EVENTS) {
+        return Err(too_many_events(source, offset));
+    }
     if let Some(plan) = crate::fast_plan::read(source) {
         return Ok(ValidatedPlan { plan, warnings: Vec::new() });
     }
-    parse_plan_spanned(source)
+    parse_spanned(source)
 }
 
 /// [`parse_plan`] through the spanned reader only, the path that places problems: kept callable
