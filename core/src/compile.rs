@@ -386,9 +386,12 @@ impl CompiledPlan {
     /// The rules of registered event `index`, in spec order, for one unit. `rule` is the
     /// event's rule, read by the caller from this plan's records or a copy of it (a lane's).
     /// `unit_value` gives the unit's sampling value for a salt index (cached per unit on
-    /// devices, hashed per event on servers); token buckets apply only when `now` (monotonic
-    /// nanoseconds, read only for a rate-limited event) is given: they are device state.
-    /// `Ok` carries the sampling weight.
+    /// devices, hashed per event on servers); token buckets apply only when `token` is given
+    /// (they are device state): it is called, only for a rate-limited event, with the event's
+    /// bucket and answers whether a token is there: a decision takes it
+    /// ([`TokenBucket::try_acquire`]), an explanation only looks ([`TokenBucket::available`]).
+    /// `Ok` carries the sampling weight. This is the one place the rule order lives: decisions,
+    /// the server-side filter and `explain` all call it.
     #[inline(always)]
     pub(crate) fn evaluate(
         &self,
@@ -396,7 +399,7 @@ impl CompiledPlan {
         rule: &CompiledRule,
         size_bytes: u64,
         unit_value: impl FnOnce(usize) -> u64,
-        now: Option<impl FnOnce() -> u64>,
+        token: Option<impl FnOnce(&TokenBucket) -> bool>,
     ) -> Result<f64, DropReason> {
         if rule.flags >> STATIC_DROP_SHIFT != 0 {
             // Decoded only here: most events have no static drop, and testing the code first
@@ -418,8 +421,8 @@ impl CompiledPlan {
         }
         if rule.is_rate_limited() {
             let bucket = self.buckets.get(self.events[index].rate_limit as usize);
-            if let (Some(bucket), Some(now)) = (bucket, now) {
-                if !bucket.try_acquire(now()) {
+            if let (Some(bucket), Some(token)) = (bucket, token) {
+                if !token(bucket) {
                     return Err(DropReason::RateLimited);
                 }
             }
@@ -456,7 +459,7 @@ impl CompiledPlan {
         let unit_value = |salt: usize| random_value_with_seed(unit_id, self.salt_seeds[salt]);
         let rule = &self.events[index as usize].rule;
         let priority = Some(rule.priority());
-        match self.evaluate(index as usize, rule, size_bytes, unit_value, None::<fn() -> u64>) {
+        match self.evaluate(index as usize, rule, size_bytes, unit_value, None::<fn(&TokenBucket) -> bool>) {
             Ok(weight) => UnitEvaluation::new(None, weight, priority, self.shadow),
             Err(reason) => UnitEvaluation::new(Some(reason), 1.0, priority, self.shadow),
         }
