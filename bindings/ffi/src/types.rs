@@ -27,7 +27,9 @@
 //!
 //! Pure data: no I/O, no locks; conversions allocate only the strings and vectors they carry.
 
-use trackgate_core::{Decision, DropReason, DropReport, EventReport, Priority, ReasonCounts, UnregisteredReport};
+use trackgate_core::{
+    Decision, DropReason, DropReport, EventReport, Explanation, Priority, ReasonCounts, UnregisteredReport,
+};
 use trackgate_delivery::{FailPolicy, PlanSource};
 
 /// Why an event was dropped (`trackgate_core::DropReason`).
@@ -114,6 +116,30 @@ pub struct DropReport {
     pub events: Vec<EventReport>,
     pub unregistered: Vec<UnregisteredReport>,
     pub unregistered_overflow: u64,
+}
+
+/// An event's decision and the values behind it (`trackgate_core::Explanation`), from
+/// `Gate::explain`.
+#[uniffi::remote(Record)]
+pub struct Explanation {
+    pub name: String,
+    pub size_bytes: u64,
+    pub decision: Decision,
+    pub refused_by: Option<DropReason>,
+    pub plan_version: u64,
+    pub plan_enabled: bool,
+    pub shadow: bool,
+    pub registered: bool,
+    pub name_problem: Option<String>,
+    pub priority: Option<Priority>,
+    pub max_bytes: Option<u32>,
+    pub sample_rate_ppm: Option<u32>,
+    pub sampling_salt: Option<String>,
+    pub unit_value: Option<u64>,
+    pub keep_from: Option<u64>,
+    pub rate_limit_per_second: Option<f64>,
+    pub rate_limit_burst: Option<u32>,
+    pub tokens_left: Option<u32>,
 }
 
 /// What the gate runs when it has no verified plan at all
