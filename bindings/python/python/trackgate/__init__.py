@@ -17,6 +17,7 @@ formatted once, in Rust (`report_table`, `explanation_text`), as in Kotlin and S
 from __future__ import annotations
 
 import array as _array
+import dataclasses as _dataclasses
 import sys as _sys
 import typing as _typing
 
@@ -84,10 +85,11 @@ def _make_readable() -> None:
         value = getattr(_module, name, None)
         if not isinstance(value, type) or issubclass(value, BaseException):
             continue
-        # Records are dataclasses; enums with fields hold one dataclass per variant.
+        # Records are dataclasses; enums with fields hold one dataclass per variant (a subclass
+        # of the enum made after it, so the dataclass marker is inherited, not its own).
         candidates = [value, *(member for member in vars(value).values() if isinstance(member, type))]
         for candidate in candidates:
-            if "__dataclass_fields__" in vars(candidate) and "__getitem__" not in vars(candidate):
+            if _dataclasses.is_dataclass(candidate) and not hasattr(candidate, "__getitem__"):
                 candidate.__repr__ = _fields_repr
 
 
