@@ -55,7 +55,7 @@ mod types;
 
 pub use error::GateError;
 pub use gate::{Gate, GateOptions, RoleKey, RoleThreshold, SignaturePolicy, TrustedKey};
-pub use logger::{DeliveryEvent, DeliveryLogger};
+pub use logger::{DeliveryEvent, DeliveryLogger, LoggerError};
 pub use packed::PackedBatchDecisions;
 pub use readable::{explanation_text, report_table};
 pub use sampling::{drop_reason_code, drop_reason_from_code, sampling_is_kept, sampling_random_value};

@@ -11,8 +11,9 @@
 //!   the gate's delivery lock, so a logger may call back into the gate (`status()`,
 //!   `apply_plan`, ...) without deadlocking. Events of one call arrive in order; calls from
 //!   several threads may interleave. Decisions never log.
-//! - Failures: a logger that throws (Kotlin, Swift, Python) or panics (Rust) loses that one
-//!   event; the gate call completes as if it had logged (`catch_unwind`).
+//! - Failures: a logger that throws (Kotlin, Swift, Python: [`LoggerError`], without a panic),
+//!   returns an error or panics (Rust, `catch_unwind`) loses that one event; the gate call
+//!   completes as if it had logged.
 //! - Cost: without a logger, no event is built.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -79,13 +80,32 @@ pub enum DeliveryEvent {
     },
 }
 
+/// A logger that could not take an event. Loggers need not return it: any exception they
+/// throw arrives as this (through UniFFI's unexpected-error path, without a panic), and the
+/// gate drops the event and carries on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
+pub enum LoggerError {
+    /// The logger failed.
+    #[error("logger failed: {reason}")]
+    Failed {
+        /// Details.
+        reason: String,
+    },
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for LoggerError {
+    fn from(error: uniffi::UnexpectedUniFFICallbackError) -> LoggerError {
+        LoggerError::Failed { reason: error.reason }
+    }
+}
+
 /// The app's log sink for delivery events. Implement it in Kotlin, Swift or Python and pass it
 /// as `GateOptions.logger`; see the module documentation for the threads it is called on.
 #[uniffi::export(with_foreign)]
 pub trait DeliveryLogger: Send + Sync {
     /// Receives one event. Keep it short (it runs inside the gate call that caused it); an
-    /// exception it throws loses the event and nothing else.
-    fn log(&self, event: DeliveryEvent);
+    /// exception it throws (or an error it returns) loses the event and nothing else.
+    fn log(&self, event: DeliveryEvent) -> Result<(), LoggerError>;
 }
 
 /// Events of one gate call, gathered while the delivery lock is held and handed to the
@@ -166,7 +186,7 @@ impl Events {
     }
 
     /// Hands the events to the logger, one by one; call with no gate lock held. A logger that
-    /// panics or throws loses only the event it was given.
+    /// throws, returns an error or (in Rust) panics loses only the event it was given.
     pub(crate) fn emit(self) {
         let Some(logger) = self.logger else { return };
         for event in self.events {

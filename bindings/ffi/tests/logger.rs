@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{ok, options, options_with_transport, standard_plan, status, Publisher, ScriptedTransport, TempDir};
-use trackgate_ffi::{ApplyOutcome, DeliveryEvent, DeliveryLogger, FetchResult, Gate, PlanSource};
+use trackgate_ffi::{ApplyOutcome, DeliveryEvent, DeliveryLogger, FetchResult, Gate, LoggerError, PlanSource};
 
 #[derive(Default)]
 struct Recorder {
@@ -22,8 +22,9 @@ impl Recorder {
 }
 
 impl DeliveryLogger for Recorder {
-    fn log(&self, event: DeliveryEvent) {
+    fn log(&self, event: DeliveryEvent) -> Result<(), LoggerError> {
         self.events.lock().unwrap().push(event);
+        Ok(())
     }
 }
 
@@ -116,20 +117,33 @@ fn a_failed_fetch_logs_why_and_the_backoff() {
 struct Panicking;
 
 impl DeliveryLogger for Panicking {
-    fn log(&self, _event: DeliveryEvent) {
+    fn log(&self, _event: DeliveryEvent) -> Result<(), LoggerError> {
         panic!("logger broke");
     }
 }
 
+/// A logger that fails every event (as a foreign exception arrives).
+struct Failing;
+
+impl DeliveryLogger for Failing {
+    fn log(&self, _event: DeliveryEvent) -> Result<(), LoggerError> {
+        Err(LoggerError::Failed { reason: "disk full".into() })
+    }
+}
+
 #[test]
-fn a_panicking_logger_breaks_nothing() {
+fn a_panicking_or_failing_logger_breaks_nothing() {
     let publisher = Publisher::new(1);
-    let store = TempDir::new("logger-panic");
-    let mut options = options(&publisher, &store);
-    options.logger = Some(Arc::new(Panicking));
-    let gate = Gate::new(options).expect("gate starts despite the logger");
-    assert!(matches!(gate.apply_plan(publisher.seal(&standard_plan(2))), ApplyOutcome::Installed { version: 2, .. }));
-    assert_eq!(gate.status().version, 2);
+    let loggers: [Arc<dyn DeliveryLogger>; 2] = [Arc::new(Panicking), Arc::new(Failing)];
+    for (index, logger) in loggers.into_iter().enumerate() {
+        let store = TempDir::new(&format!("logger-broken-{index}"));
+        let mut options = options(&publisher, &store);
+        options.logger = Some(logger);
+        let gate = Gate::new(options).expect("gate starts despite the logger");
+        let outcome = gate.apply_plan(publisher.seal(&standard_plan(2)));
+        assert!(matches!(outcome, ApplyOutcome::Installed { version: 2, .. }), "{outcome:?}");
+        assert_eq!(gate.status().version, 2);
+    }
 }
 
 /// A logger that calls back into the gate it logs for.
@@ -139,10 +153,11 @@ struct CallsBack {
 }
 
 impl DeliveryLogger for CallsBack {
-    fn log(&self, _event: DeliveryEvent) {
+    fn log(&self, _event: DeliveryEvent) -> Result<(), LoggerError> {
         if let Some(gate) = self.gate.get() {
             let _ = self.seen.send(gate.status().version);
         }
+        Ok(())
     }
 }
 
