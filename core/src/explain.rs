@@ -116,9 +116,9 @@ impl CompiledPlan {
                 explanation.keep_from = Some(rule.keep_floor);
                 explanation.sampling_salt = self.salts.get(salt).map(|salt| salt.to_string());
                 explanation.unit_value = unit_value.as_ref().map(|value| value(salt));
-                let bucket = rule.is_rate_limited().then(|| self.buckets.get(self.events[index].rate_limit as usize));
-                if let Some(bucket) = bucket.flatten() {
-                    let limit = bucket.limit();
+                let limit =
+                    rule.is_rate_limited().then(|| self.bucket_limits.get(self.events[index].rate_limit as usize));
+                if let Some(limit) = limit.flatten() {
                     explanation.rate_limit_per_second = Some(limit.per_second);
                     explanation.rate_limit_burst = Some(limit.burst);
                 }

@@ -17,20 +17,13 @@ pub(crate) struct TokenBucket {
     interval_nanos: u64,
     /// How far ahead of now the arrival time may run: `(burst - 1) * interval`.
     tolerance_nanos: u64,
-    /// The plan's limit, as written (for explanations; decisions read the two fields above).
-    limit: RateLimit,
 }
 
 impl TokenBucket {
     pub(crate) fn new(limit: RateLimit) -> Self {
         let interval = (1e9 / limit.per_second).round().clamp(1.0, u64::MAX as f64) as u64;
         let tolerance = interval.saturating_mul(u64::from(limit.burst.max(1) - 1));
-        TokenBucket {
-            theoretical_arrival: AtomicU64::new(0),
-            interval_nanos: interval,
-            tolerance_nanos: tolerance,
-            limit,
-        }
+        TokenBucket { theoretical_arrival: AtomicU64::new(0), interval_nanos: interval, tolerance_nanos: tolerance }
     }
 
     /// Takes a token if one is available at `now_nanos`.
@@ -60,11 +53,6 @@ impl TokenBucket {
             Some(slack) => (slack / self.interval_nanos + 1) as u32,
             None => 0,
         }
-    }
-
-    /// The plan's limit this bucket enforces.
-    pub(crate) fn limit(&self) -> RateLimit {
-        self.limit
     }
 }
 
