@@ -11,6 +11,7 @@
 use std::fmt;
 
 use crate::compile::CompiledPlan;
+use crate::fixed::short;
 use crate::name::check_event_name;
 use crate::plan::Priority;
 use crate::rate_limit::TokenBucket;
@@ -157,7 +158,7 @@ impl fmt::Display for Explanation {
         let more = if cut.is_some() { "…" } else { "" };
         write!(formatter, "{name:?}{more} ({} bytes): ", self.size_bytes)?;
         match (self.decision, self.refused_by) {
-            (Decision::Keep { weight }, None) => write!(formatter, "keep, weight {weight}")?,
+            (Decision::Keep { weight }, None) => write!(formatter, "keep, weight {}", short(weight))?,
             (Decision::Keep { .. }, Some(reason)) => write!(formatter, "keep (shadow plan; would drop: {reason})")?,
             (Decision::Drop { reason }, _) => write!(formatter, "drop: {reason}")?,
         }
@@ -209,7 +210,7 @@ impl fmt::Display for Explanation {
         }
         match (self.rate_limit_per_second, self.rate_limit_burst) {
             (Some(per_second), Some(burst)) => {
-                write!(formatter, "\n  rate limit    {per_second}/s, burst {burst}")?;
+                write!(formatter, "\n  rate limit    {}/s, burst {burst}", short(per_second))?;
                 match self.tokens_left {
                     Some(tokens) => write!(formatter, ", {tokens} token(s) left")?,
                     None => formatter.write_str(", bucket not reached")?,

@@ -46,6 +46,7 @@ mod diagnostic;
 mod engine;
 mod explain;
 mod fast_plan;
+mod fixed;
 mod json;
 pub mod name;
 pub mod plan;

@@ -2,11 +2,13 @@
 //! (`report_table` in the FFI), so a report reads the same in Kotlin, Swift, Python and Rust.
 //! The JSON (serde) stays the format machines read; this text may change between versions.
 //!
-//! Pure formatting: no I/O; it allocates only the row cells of the reasons column.
+//! Pure formatting: no I/O; it allocates only small cells (reasons, weighted counts). No float
+//! formatter (`crate::fixed`).
 
 use std::fmt::{self, Write as _};
 
 use crate::civil::civil_from_days;
+use crate::fixed::Fixed;
 use crate::reason::DropReason;
 use crate::report::{DropReport, ReasonCounts};
 
@@ -65,10 +67,11 @@ impl fmt::Display for DropReport {
     /// The window and totals, one row per registered event (kept, bytes, weighted estimate,
     /// dropped and why; shadow plans also show would-be drops), then the unregistered names.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let seconds = self.window_end_unix_ms.saturating_sub(self.window_start_unix_ms) as f64 / 1000.0;
+        let millis = self.window_end_unix_ms.saturating_sub(self.window_start_unix_ms);
+        let (seconds, tenths) = (millis / 1000, millis % 1000 / 100);
         writeln!(
             formatter,
-            "{}/{} plan version {}{}, {} to {} ({seconds:.1} s)",
+            "{}/{} plan version {}{}, {} to {} ({seconds}.{tenths} s)",
             self.app,
             self.env,
             self.plan_version,
@@ -105,11 +108,11 @@ impl fmt::Display for DropReport {
                 let priority = event.priority.map_or("-", |priority| priority.as_str());
                 write!(
                     formatter,
-                    "\n{}  {priority:<4}  {:>8}  {:>10}  {:>10.1}  {:>8}  {:>10}  {}",
+                    "\n{}  {priority:<4}  {:>8}  {:>10}  {:>10}  {:>8}  {:>10}  {}",
                     Cell(&event.name, width),
                     event.kept,
                     event.kept_bytes,
-                    event.kept_weighted,
+                    Fixed { value: event.kept_weighted, decimals: 1, trim: false },
                     event.dropped.total(),
                     event.dropped_bytes,
                     reasons(&event.dropped)

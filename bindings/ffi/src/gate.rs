@@ -479,13 +479,14 @@ impl Gate {
     }
 
     /// Reads and resets the counts since the last report: every decision appears in exactly one
-    /// report. Upload `json`.
+    /// report. Upload `json`; `table` is for people.
     pub fn take_report(&self) -> TakenReport {
         let report = self.engine.take_report();
         // Plain structs of strings, integers and floats (non-finite ones become `null`) cannot
         // fail to encode.
         let json = serde_json::to_string(&report).unwrap_or_default();
-        TakenReport { report, json }
+        let table = report.to_string();
+        TakenReport { report, json, table }
     }
 
     /// What is active and how plan delivery is going.

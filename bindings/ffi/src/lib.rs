@@ -19,8 +19,8 @@
 //! - development aids: strict start (`GateOptions::strict`: a refused bundled plan or store
 //!   fails [`Gate::new`] with a typed [`GateError`] naming the cause), the app's
 //!   [`DeliveryLogger`] (a foreign trait receiving [`DeliveryEvent`]s), [`Gate::explain`] (an
-//!   event's decision and the values behind it, counting nothing) and the texts
-//!   [`explanation_text`] and [`report_table`].
+//!   event's decision and the values behind it, counting nothing), [`Gate::explain_text`] and
+//!   a report's table ([`TakenReport::table`]).
 //!
 //! The layer is thin on purpose: every rule lives once, in `trackgate-core` and
 //! `trackgate-delivery`; this crate converts types, names the call in every error message, and
@@ -57,7 +57,6 @@ pub use error::GateError;
 pub use gate::{Gate, GateOptions, RoleKey, RoleThreshold, SignaturePolicy, TrustedKey};
 pub use logger::{DeliveryEvent, DeliveryLogger, LoggerError};
 pub use packed::PackedBatchDecisions;
-pub use readable::{explanation_text, report_table};
 pub use sampling::{drop_reason_code, drop_reason_from_code, sampling_is_kept, sampling_random_value};
 pub use scalar::{
     trackgate_decide_id_scalar, trackgate_decide_name_scalar, trackgate_resolve_scalar, SCALAR_BAD_NAME, SCALAR_NO_ID,

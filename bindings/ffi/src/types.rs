@@ -179,8 +179,8 @@ pub struct BatchDecisions {
     pub weights: Vec<f64>,
 }
 
-/// A report taken with `take_report`: the structured counts, and the same report as the JSON
-/// document a device uploads (the format `trackgate report` reads).
+/// A report taken with `take_report`: the structured counts, the same report as the JSON
+/// document a device uploads (the format `trackgate report` reads), and as a table.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TakenReport {
     /// The counts.
@@ -188,6 +188,9 @@ pub struct TakenReport {
     /// `report` encoded as JSON, byte for byte what the core's serde types produce; upload this
     /// rather than re-encoding the record, so the backend reads one format.
     pub json: String,
+    /// `report` as a table for people (logs, support screens): window and totals, one row per
+    /// event, then unregistered names. Not a format: upload `json`.
+    pub table: String,
 }
 
 /// What is active and how plan delivery is going.

@@ -1,10 +1,10 @@
-//! `Gate::explain`, `explanation_text` and `report_table`: the core's explanation and texts
-//! through the boundary, counting nothing.
+//! `Gate::explain`, `Gate::explain_text` and `TakenReport::table`: the core's explanation and
+//! texts through the boundary, counting nothing.
 
 mod common;
 
 use common::{gate_with_plan, standard_plan, Publisher, TempDir};
-use trackgate_ffi::{explanation_text, report_table, Decision, DropReason, Priority};
+use trackgate_ffi::{Decision, DropReason, Priority};
 
 #[test]
 fn explain_names_the_rule_and_its_values_and_counts_nothing() {
@@ -18,7 +18,8 @@ fn explain_names_the_rule_and_its_values_and_counts_nothing() {
     assert_eq!(oversize.plan_version, 3);
     assert_eq!(oversize.refused_by, Some(DropReason::Oversize));
     assert_eq!((oversize.max_bytes, oversize.size_bytes, oversize.priority), (Some(1000), 5000, Some(Priority::P1)));
-    assert!(explanation_text(oversize).contains("5000 bytes, cap 1000  <- refused here"));
+    let text = gate.explain_text("photo.uploaded".into(), 5000);
+    assert!(text.contains("5000 bytes, cap 1000  <- refused here"), "{text}");
 
     let sampled = gate.explain("scroll.depth".into(), 1);
     assert_eq!((sampled.sample_rate_ppm, sampled.refused_by), (Some(0), Some(DropReason::SampledOut)));
@@ -34,7 +35,7 @@ fn explain_names_the_rule_and_its_values_and_counts_nothing() {
     // Only the five decide calls above and the one decide of search.typed were counted.
     let taken = gate.take_report();
     assert_eq!(taken.report.offered, 5);
-    let table = report_table(taken.report);
+    let table = taken.table;
     assert!(table.starts_with("shop/prod plan version 3, "), "{table}");
     assert!(table.contains("offered 5, kept 2"), "{table}");
     assert!(table.lines().any(|line| line.starts_with("typo.evnt ")), "{table}");

@@ -10,8 +10,8 @@ as `Gate.decide_batch` / `Gate.decide_ids`.
 
 It also makes values readable: every generated record and enum variant gets a `repr` that shows
 its fields (the generated dataclasses declare none, so the default `repr` shows only the class
-name), a `DropReport` (and a `TakenReport`) prints as a table and an `Explanation` as text, both
-formatted once, in Rust (`report_table`, `explanation_text`), as in Kotlin and Swift.
+name), and a `TakenReport` prints as its `table` (formatted once, in Rust, as in Kotlin and
+Swift; `Gate.explain_text` is an explanation's text).
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ import sys as _sys
 import typing as _typing
 
 from ._ffi import *  # noqa: F401,F403 -- the generated API is the package's API
-from ._ffi import BatchDecisions, DropReport, Explanation, Gate, PackedBatchDecisions, TakenReport
-from ._ffi import explanation_text, report_table
+from ._ffi import BatchDecisions, Gate, PackedBatchDecisions, TakenReport
 from ._ffi import trackgate_ffi as _module
 from ._ffi.trackgate_ffi import __all__ as _generated
 
@@ -94,6 +93,4 @@ def _make_readable() -> None:
 
 
 _make_readable()
-DropReport.__str__ = report_table
-TakenReport.__str__ = lambda self: report_table(self.report)
-Explanation.__str__ = explanation_text
+TakenReport.__str__ = lambda self: self.table

@@ -237,10 +237,14 @@ public final class Trackgate: @unchecked Sendable {
 
     /// Why `track(name, sizeBytes:)` would answer what it does now: the decision and the values
     /// behind it (plan version, the refusing rule, cap and size, sampling rate and this unit's
-    /// sampling value, tokens left). Counts nothing and takes no rate-limit token; printing it
-    /// (`description`) gives the same text as `trackgate explain`.
+    /// sampling value, tokens left). Counts nothing and takes no rate-limit token.
     public func explain(_ name: String, sizeBytes: Int) -> Explanation {
         gate.explain(name: name, sizeBytes: Trackgate.size(sizeBytes))
+    }
+
+    /// ``explain(_:sizeBytes:)`` as readable lines, the text `trackgate explain` prints.
+    public func explainText(_ name: String, sizeBytes: Int) -> String {
+        gate.explainText(name: name, sizeBytes: Trackgate.size(sizeBytes))
     }
 
     /// The sampling unit in use; persist it if the gate generated it, and pass it back as

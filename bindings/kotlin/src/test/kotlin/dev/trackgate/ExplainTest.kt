@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Assertions.assertNotNull
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.Test
 
-/** `Trackgate.explain`, `Explanation.toText` and `DropReport.toTable`. */
+/** `Trackgate.explain`, `Trackgate.explainText` and `TakenReport.table`. */
 class ExplainTest : PublisherTest() {
     @Test
     fun `explain names the rule and its values and counts nothing`() {
@@ -17,7 +17,8 @@ class ExplainTest : PublisherTest() {
             assertEquals(DropReason.OVERSIZE, explained.refusedBy)
             assertEquals(3UL, explained.planVersion)
             assertEquals(1000U, explained.maxBytes)
-            assertTrue(explained.toText().contains("5000 bytes, cap 1000  <- refused here"), explained.toText())
+            val text = trackgate.explainText("photo.uploaded", 5000)
+            assertTrue(text.contains("5000 bytes, cap 1000  <- refused here"), text)
             val sampled = trackgate.explain("scroll.depth", 1)
             assertEquals(DropReason.SAMPLED_OUT, sampled.refusedBy)
             assertNotNull(sampled.unitValue)
@@ -35,11 +36,10 @@ class ExplainTest : PublisherTest() {
             trackgate.track("checkout.completed", 120)
             trackgate.track("typo.evnt", 7)
             val taken = trackgate.takeReport()
-            val table = taken.toTable()
+            val table = taken.table
             assertTrue(table.startsWith("shop/prod plan version 3, "), table)
             assertTrue(table.contains("offered 2, kept 1 (120 bytes), dropped 1 (7 bytes): unregistered 1"), table)
             assertTrue(table.lines().any { it.split(Regex("\\s+")).take(3) == listOf("checkout.completed", "P0", "1") }, table)
-            assertEquals(table, taken.report.toTable())
             assertTrue(taken.report.dropped.toString().contains("unregistered=1"))
         }
     }
