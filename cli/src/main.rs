@@ -14,6 +14,7 @@ mod output;
 mod delivery;
 mod demo;
 mod etl;
+mod explain;
 mod files;
 mod format;
 mod governance;
@@ -39,6 +40,10 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the plan format (for editors).
     Schema,
+    /// Why a plan keeps or drops one event: the rule, cap and size, sampling rate and the
+    /// unit's value, rate limit. Example: `trackgate explain --plan plan.json photo.uploaded
+    /// --unit install-1 --size 2048`.
+    Explain(explain::ExplainArgs),
     /// Apply a plan to NDJSON events on the server: keep, tag with priority and weight, count.
     ///
     /// Kept events go to stdout (or OUTPUT); a summary line (lines, kept, dropped, malformed)
@@ -109,6 +114,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Schema => validate::print_schema(),
+        Command::Explain(args) => explain::run(&args),
         Command::Filter(args) => etl::filter::run(&args),
         Command::Export(args) => etl::export_spark::run(&args),
         Command::Report(args) => report::run(&args),

@@ -44,13 +44,16 @@ mod compile;
 mod counters;
 mod diagnostic;
 mod engine;
+mod explain;
 mod fast_plan;
+mod fixed;
 mod json;
 pub mod name;
 pub mod plan;
 mod rate_limit;
 mod reason;
 mod report;
+mod report_table;
 pub mod sampling;
 mod splitmix;
 mod unregistered;
@@ -63,6 +66,7 @@ pub use engine::{
     generate_install_id, uuid_v4_text, Decider, Engine, EngineError, EngineOptions, PlanChange, ResolveError,
     StaleEventId, DEFAULT_UNREGISTERED_CAPACITY, MAX_COUNTED_EVENT_BYTES, MAX_UNIT_ID_BYTES,
 };
+pub use explain::Explanation;
 pub use plan::{Plan, Priority};
 pub use reason::{Decision, DropReason};
 pub use report::{DropReport, EventReport, ReasonCounts, UnregisteredReport};

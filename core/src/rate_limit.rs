@@ -42,6 +42,18 @@ impl TokenBucket {
             }
         }
     }
+
+    /// How many tokens [`TokenBucket::try_acquire`] could take one after another at
+    /// `now_nanos`, without taking any: 0 exactly when `try_acquire` would refuse. A read, so
+    /// another thread may take a token right after.
+    pub(crate) fn available(&self, now_nanos: u64) -> u32 {
+        let ahead = self.theoretical_arrival.load(Ordering::Relaxed).max(now_nanos) - now_nanos;
+        match self.tolerance_nanos.checked_sub(ahead) {
+            // At most `burst` (`tolerance / interval = burst - 1`), so the cast cannot truncate.
+            Some(slack) => (slack / self.interval_nanos + 1) as u32,
+            None => 0,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -59,6 +71,19 @@ mod tests {
         // After a long quiet period the bucket holds a full burst again, not more.
         let later = start + 60_000_000_000;
         assert_eq!((0..10).filter(|_| bucket.try_acquire(later)).count(), 3);
+    }
+
+    #[test]
+    fn available_counts_what_try_acquire_would_take_without_taking_it() {
+        let bucket = TokenBucket::new(RateLimit { per_second: 2.0, burst: 3 });
+        let start = 10_000_000_000;
+        for expected in (0..=3).rev() {
+            assert_eq!(bucket.available(start), expected);
+            assert_eq!(bucket.available(start), expected, "reading takes nothing");
+            assert_eq!(bucket.try_acquire(start), expected > 0);
+        }
+        assert_eq!(bucket.available(start + 500_000_000), 1);
+        assert_eq!(bucket.available(start + 60_000_000_000), 3);
     }
 
     #[test]

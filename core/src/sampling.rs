@@ -53,6 +53,15 @@ pub fn is_kept(random_value: u64, rate_ppm: u32) -> bool {
     random_value >= keep_floor(rate_ppm)
 }
 
+/// The rate a keep floor was made from: the inverse of [`keep_floor`], exact for every rate
+/// in `[0, 1_000_000]` (distinct rates give distinct thresholds, as `2^56 / 10^6 > 1`), so a
+/// compiled rule, which keeps only the floor, can show the plan's rate.
+pub fn rate_ppm_for_floor(keep_floor: u64) -> u32 {
+    let threshold = u128::from(RANDOM_VALUE_SPACE.saturating_sub(keep_floor));
+    // ceil(T * 10^6 / 2^56): T <= 2^56, so the product fits in 128 bits and the result in u32.
+    ((threshold * u128::from(PARTS_PER_MILLION)).div_ceil(u128::from(RANDOM_VALUE_SPACE))) as u32
+}
+
 /// The inverse inclusion probability `2^56 / T` of a kept unit, used for unbiased estimates.
 /// Zero when nothing is kept (rate 0), so a weight never makes up events that cannot exist.
 pub fn weight(rate_ppm: u32) -> f64 {
@@ -81,6 +90,13 @@ mod tests {
         assert_eq!(threshold(500_000), RANDOM_VALUE_SPACE / 2);
         // floor(2^56 / 10^6) = 72057594037
         assert_eq!(threshold(1), 72_057_594_037);
+    }
+
+    #[test]
+    fn the_rate_comes_back_from_its_floor_for_every_rate() {
+        for rate in 0..=PARTS_PER_MILLION {
+            assert_eq!(rate_ppm_for_floor(keep_floor(rate)), rate);
+        }
     }
 
     #[test]

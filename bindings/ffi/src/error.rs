@@ -11,7 +11,7 @@
 //! below, which always starts with the call that failed. Pure data: no I/O, no locks.
 
 use trackgate_core::{EngineError, ResolveError};
-use trackgate_delivery::{FetchOutcome, OfferError, Offered, Status};
+use trackgate_delivery::{DeliveryError, FetchOutcome, OfferError, Offered, Status, VerifyError};
 
 use crate::types::{ApplyOutcome, FetchResult, GateStatus};
 
@@ -66,6 +66,32 @@ pub enum GateError {
         /// The id passed.
         id: u64,
     },
+    /// Strict start (`GateOptions.strict`): the bundled plan was refused, which without strict
+    /// start leaves the gate on an older cached plan or on the fail policy (every event then
+    /// dropped as `unregistered`). The message names the failed check (`malformed` with
+    /// `bad magic`, `unknown_key`, `wrong_scope`, `expired`, ...), its byte offset or field,
+    /// and a hint for the usual mistakes (plan JSON instead of the signed envelope, a key from
+    /// another keypair).
+    #[error(
+        "Gate(options): GateOptions.bundled_plan refused ({kind}): {problem}{hint}; strict start (GateOptions.strict) does not start with a refused bundled plan"
+    )]
+    BundledPlanRefused {
+        /// The failed check's stable name (`VerifyError::kind`).
+        kind: &'static str,
+        /// The check's message.
+        problem: String,
+        /// Empty, or what the usual cause of this refusal is.
+        hint: &'static str,
+    },
+    /// Strict start (`GateOptions.strict`): the store could not be read or written, or the
+    /// cached plan in it no longer verifies (for example after a change of trusted keys).
+    #[error(
+        "Gate(options): GateOptions.store_directory: {problem}; strict start (GateOptions.strict) does not start past a store problem"
+    )]
+    StoreProblem {
+        /// Every store problem met, as `status().last_error` would show it.
+        problem: String,
+    },
     /// A fetch call on a gate built without a transport; deliver plans with `apply_plan`, or
     /// pass `GateOptions.transport`.
     #[error("{call}: no transport configured (GateOptions.transport); deliver plans with apply_plan")]
@@ -91,11 +117,40 @@ impl GateError {
     }
 }
 
+/// Why a strict start (`GateOptions.strict`) refuses to start, from the problems
+/// `Delivery::start` met (`problem`, as kept for `status().last_error`): the bundled plan's
+/// refusal if it was refused, else the store's problems. `bundled` is the bundled plan, read
+/// only to recognise plan JSON passed where the signed envelope belongs.
+pub(crate) fn strict_start(problem: &DeliveryError, bundled: Option<&[u8]>) -> GateError {
+    let problems = match problem {
+        DeliveryError::Several(problems) => problems.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    let refusal = problems.iter().find_map(|problem| match problem {
+        DeliveryError::BundledRefused(error) => Some(error),
+        _ => None,
+    });
+    let Some(error) = refusal else {
+        return GateError::StoreProblem { problem: message(problem) };
+    };
+    let json = bundled.and_then(|bytes| bytes.iter().find(|byte| !byte.is_ascii_whitespace())) == Some(&b'{');
+    let hint = match error {
+        VerifyError::Malformed(_) if json => {
+            " (these bytes are plan JSON: pass the signed envelope `trackgate build` writes from it)"
+        }
+        VerifyError::UnknownKey { .. } => {
+            " (the plan is signed by a key that is not in GateOptions.trusted_keys: trust the public key of the keypair that signs, e.g. its public.hex)"
+        }
+        _ => "",
+    };
+    GateError::BundledPlanRefused { kind: error.kind(), problem: message(error), hint }
+}
+
 /// The text foreign code gets for a delivery problem (a `DeliveryError`, or a refused plan's
 /// `VerifyError`, whose `kind()` is passed beside it): its `Display`, unchanged, so logs, the
 /// CLI and every binding show the same words. One function for every error type, so the
 /// library holds one copy of it.
-fn message(error: &dyn std::fmt::Display) -> String {
+pub(crate) fn message(error: &dyn std::fmt::Display) -> String {
     error.to_string()
 }
 

@@ -26,7 +26,8 @@ use trackgate_delivery::{
     Storage, Store, VerifyPolicy,
 };
 
-use crate::error::GateError;
+use crate::error::{strict_start, GateError};
+use crate::logger::{DeliveryLogger, Events};
 use crate::packed::{self, PackedBatchDecisions};
 use crate::transport::{HttpTransport, TransportAdapter};
 use crate::types::{
@@ -131,6 +132,18 @@ pub struct GateOptions {
     /// button or a loop; development tools and demos shorten it.
     #[uniffi(default = None)]
     pub refresh_now_min_gap_seconds: Option<u32>,
+    /// Strict start, for development and tests: creating the gate fails with
+    /// `BundledPlanRefused` (naming the check: bad magic, unknown key, wrong scope, ...) when
+    /// the bundled plan is refused, and with `StoreProblem` when the store cannot be used or
+    /// its cached plan no longer verifies. Off (the default, for production): the gate always
+    /// starts, on the cached plan, the bundled one or the fail policy, and the problem is in
+    /// `status().last_error` and the logger's `Started` event.
+    #[uniffi(default = false)]
+    pub strict: bool,
+    /// The app's log sink for delivery events (started, fetched, installed, refused and why,
+    /// failed, backoff), called on the thread of the gate call, with no gate lock held.
+    #[uniffi(default = None)]
+    pub logger: Option<Arc<dyn DeliveryLogger>>,
 }
 
 /// The range `refresh_now_min_gap_seconds` accepts.
@@ -146,6 +159,7 @@ pub struct Gate {
     engine: Arc<trackgate_core::Engine>,
     delivery: Mutex<Delivery>,
     transport: Option<Arc<dyn HttpTransport>>,
+    logger: Option<Arc<dyn DeliveryLogger>>,
     /// This gate's token for the scalar fast path, registered on first request.
     scalar_token: OnceLock<Option<u64>>,
 }
@@ -262,6 +276,11 @@ fn check_lengths(call: &'static str, what: &str, inputs: usize, sizes: usize) ->
 }
 
 impl Gate {
+    /// The live engine (decisions, `explain`).
+    pub(crate) fn engine(&self) -> &trackgate_core::Engine {
+        &self.engine
+    }
+
     fn delivery(&self) -> MutexGuard<'_, Delivery> {
         self.delivery.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -275,8 +294,9 @@ impl Gate {
 impl Gate {
     /// Starts the gate without touching the network: the verified cached plan, else the bundled
     /// plan (if it verifies), else the fail policy. Problems with the cache or the bundled plan
-    /// do not fail this call; they show in `status().last_error`. Fails only for unusable
-    /// options.
+    /// do not fail this call; they show in `status().last_error` (and the logger's `Started`
+    /// event). Fails for unusable options, and with `strict` also for a refused bundled plan
+    /// (`BundledPlanRefused`) or store problem (`StoreProblem`).
     #[uniffi::constructor]
     pub fn new(options: GateOptions) -> Result<Gate, GateError> {
         let keyring = keyring(&options.trusted_keys, options.signature_policy.as_ref())?;
@@ -318,10 +338,11 @@ impl Gate {
             schedule: Schedule { rollout_salt: options.rollout_salt, refresh_now_min_gap_seconds, ..default_schedule },
         };
         let engine_options = EngineOptions { unit_id: options.unit_id, ..EngineOptions::default() };
+        let bundled = options.bundled_plan.as_deref();
         let delivery = Delivery::start(
             config,
             open_store(&options.store_directory),
-            options.bundled_plan.as_deref(),
+            bundled,
             engine_options,
             Box::new(SplitMix64::from_entropy()),
         )
@@ -331,10 +352,19 @@ impl Gate {
             }
             StartError::InvalidScope(problem) => GateError::InvalidOptions { field: "app/env".into(), problem },
         })?;
+        if options.strict {
+            if let Some(problem) = delivery.status().last_error {
+                return Err(strict_start(&problem, bundled));
+            }
+        }
+        let mut events = Events::new(&options.logger);
+        events.started(&delivery);
+        events.emit();
         Ok(Gate {
             engine: Arc::clone(delivery.engine()),
             delivery: Mutex::new(delivery),
             transport: options.transport,
+            logger: options.logger,
             scalar_token: OnceLock::new(),
         })
     }
@@ -449,13 +479,14 @@ impl Gate {
     }
 
     /// Reads and resets the counts since the last report: every decision appears in exactly one
-    /// report. Upload `json`.
+    /// report. Upload `json`; `table` is for people.
     pub fn take_report(&self) -> TakenReport {
         let report = self.engine.take_report();
         // Plain structs of strings, integers and floats (non-finite ones become `null`) cannot
         // fail to encode.
         let json = serde_json::to_string(&report).unwrap_or_default();
-        TakenReport { report, json }
+        let table = report.to_string();
+        TakenReport { report, json, table }
     }
 
     /// What is active and how plan delivery is going.
@@ -466,7 +497,11 @@ impl Gate {
     /// Verifies a signed plan envelope received by any channel, persists it and makes it
     /// active, atomically for deciding threads. A refused plan changes nothing.
     pub fn apply_plan(&self, envelope: Vec<u8>) -> ApplyOutcome {
-        self.delivery().offer(&envelope).into()
+        let mut events = Events::new(&self.logger);
+        let offered = self.delivery().offer(&envelope);
+        events.offered(&offered);
+        events.emit();
+        offered.into()
     }
 
     /// Performs a fetch through the transport if one is due, on the calling thread (it blocks
@@ -483,7 +518,17 @@ impl Gate {
         };
         // No lock held here: the network may take as long as the transport's timeouts.
         let result = trackgate_delivery::Transport::get(&TransportAdapter(transport), &request);
-        Ok(self.delivery().complete_fetch(result).into())
+        let mut events = Events::new(&self.logger);
+        events.response(&request.url, &result);
+        let outcome = {
+            let mut delivery = self.delivery();
+            let previous_version = self.engine.plan_version();
+            let outcome = delivery.complete_fetch(result);
+            events.fetched(&outcome, previous_version, &delivery);
+            outcome
+        };
+        events.emit();
+        Ok(outcome.into())
     }
 
     /// Asks for a fetch now (allowed at least a minute after the previous request, never during

@@ -15,7 +15,12 @@
 //! - accounting: [`Gate::take_report`];
 //! - plan delivery: [`Gate::apply_plan`], [`Gate::refresh_now`], [`Gate::on_foreground`],
 //!   [`Gate::fetch_if_due`] through the app's own HTTP stack ([`HttpTransport`], a foreign
-//!   trait), and [`Gate::status`].
+//!   trait), and [`Gate::status`];
+//! - development aids: strict start (`GateOptions::strict`: a refused bundled plan or store
+//!   fails [`Gate::new`] with a typed [`GateError`] naming the cause), the app's
+//!   [`DeliveryLogger`] (a foreign trait receiving [`DeliveryEvent`]s), [`Gate::explain`] (an
+//!   event's decision and the values behind it, counting nothing), [`Gate::explain_text`] and
+//!   a report's table ([`TakenReport::table`]).
 //!
 //! The layer is thin on purpose: every rule lives once, in `trackgate-core` and
 //! `trackgate-delivery`; this crate converts types, names the call in every error message, and
@@ -27,10 +32,11 @@
 //!   *not* held while the host's transport performs a request.
 //! - Panics: no reachable code here panics on any input (clippy denies `unwrap`, `expect`,
 //!   `panic!` and slice indexing outside tests); UniFFI also catches panics at the boundary, and
-//!   a panicking Rust [`HttpTransport`] is caught and treated as a failed request.
+//!   a panicking Rust [`HttpTransport`] is caught and treated as a failed request, a panicking
+//!   (or, in a foreign language, throwing) [`DeliveryLogger`] loses only the event.
 //! - I/O: only the store directory (at construction, [`Gate::apply_plan`] and after fetches) and
-//!   the host's transport (only inside the fetch calls, on the calling thread). No threads are
-//!   started.
+//!   the host's transport (only inside the fetch calls, on the calling thread), and the host's
+//!   logger (on the calling thread, no lock held). No threads are started.
 //! - Allocation: crossing the boundary allocates (UniFFI moves strings and buffers); the
 //!   engine's own decision path does not.
 
@@ -39,7 +45,9 @@
 
 mod error;
 mod gate;
+mod logger;
 mod packed;
+mod readable;
 mod sampling;
 mod scalar;
 mod transport;
@@ -47,6 +55,7 @@ mod types;
 
 pub use error::GateError;
 pub use gate::{Gate, GateOptions, RoleKey, RoleThreshold, SignaturePolicy, TrustedKey};
+pub use logger::{DeliveryEvent, DeliveryLogger, LoggerError};
 pub use packed::PackedBatchDecisions;
 pub use sampling::{drop_reason_code, drop_reason_from_code, sampling_is_kept, sampling_random_value};
 pub use scalar::{
@@ -59,7 +68,9 @@ pub use types::{
 };
 
 // Types exported as they are defined in the core and delivery crates (see `types.rs`).
-pub use trackgate_core::{Decision, DropReason, DropReport, EventReport, Priority, ReasonCounts, UnregisteredReport};
+pub use trackgate_core::{
+    Decision, DropReason, DropReport, EventReport, Explanation, Priority, ReasonCounts, UnregisteredReport,
+};
 pub use trackgate_delivery::{FailPolicy, PlanSource};
 
 uniffi::setup_scaffolding!();

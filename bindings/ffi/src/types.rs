@@ -27,7 +27,9 @@
 //!
 //! Pure data: no I/O, no locks; conversions allocate only the strings and vectors they carry.
 
-use trackgate_core::{Decision, DropReason, DropReport, EventReport, Priority, ReasonCounts, UnregisteredReport};
+use trackgate_core::{
+    Decision, DropReason, DropReport, EventReport, Explanation, Priority, ReasonCounts, UnregisteredReport,
+};
 use trackgate_delivery::{FailPolicy, PlanSource};
 
 /// Why an event was dropped (`trackgate_core::DropReason`).
@@ -116,6 +118,30 @@ pub struct DropReport {
     pub unregistered_overflow: u64,
 }
 
+/// An event's decision and the values behind it (`trackgate_core::Explanation`), from
+/// `Gate::explain`.
+#[uniffi::remote(Record)]
+pub struct Explanation {
+    pub name: String,
+    pub size_bytes: u64,
+    pub decision: Decision,
+    pub refused_by: Option<DropReason>,
+    pub plan_version: u64,
+    pub plan_enabled: bool,
+    pub shadow: bool,
+    pub registered: bool,
+    pub name_problem: Option<String>,
+    pub priority: Option<Priority>,
+    pub max_bytes: Option<u32>,
+    pub sample_rate_ppm: Option<u32>,
+    pub sampling_salt: Option<String>,
+    pub unit_value: Option<u64>,
+    pub keep_from: Option<u64>,
+    pub rate_limit_per_second: Option<f64>,
+    pub rate_limit_burst: Option<u32>,
+    pub tokens_left: Option<u32>,
+}
+
 /// What the gate runs when it has no verified plan at all
 /// (`trackgate_delivery::FailPolicy`).
 #[uniffi::remote(Enum)]
@@ -153,8 +179,8 @@ pub struct BatchDecisions {
     pub weights: Vec<f64>,
 }
 
-/// A report taken with `take_report`: the structured counts, and the same report as the JSON
-/// document a device uploads (the format `trackgate report` reads).
+/// A report taken with `take_report`: the structured counts, the same report as the JSON
+/// document a device uploads (the format `trackgate report` reads), and as a table.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct TakenReport {
     /// The counts.
@@ -162,6 +188,9 @@ pub struct TakenReport {
     /// `report` encoded as JSON, byte for byte what the core's serde types produce; upload this
     /// rather than re-encoding the record, so the backend reads one format.
     pub json: String,
+    /// `report` as a table for people (logs, support screens): window and totals, one row per
+    /// event, then unregistered names. Not a format: upload `json`.
+    pub table: String,
 }
 
 /// What is active and how plan delivery is going.

@@ -14,7 +14,7 @@ class NeverCalled(trackgate.HttpTransport):
 
 def test_the_classes_form_one_hierarchy():
     for variant in (E.InvalidOptions, E.InvalidArgument, E.InvalidName, E.Unregistered, E.StaleEventId,
-                    E.NoTransport):
+                    E.NoTransport, E.BundledPlanRefused, E.StoreProblem):
         assert issubclass(variant, E) and issubclass(variant, Exception)
 
 

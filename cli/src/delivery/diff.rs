@@ -55,7 +55,7 @@ pub struct Change {
 }
 
 /// Reads a plan from JSON or from an envelope (recognised by its magic).
-fn load(path: &Path) -> Result<Plan, Failure> {
+pub fn load(path: &Path) -> Result<Plan, Failure> {
     let refused = |reason: String| Failure::refused(format!("{}: {reason}", path.display()));
     if files::starts_with(path, &MAGIC)? {
         let bytes = files::read_capped(path, files::ENVELOPE_CAP, "envelope")?;

@@ -43,6 +43,7 @@ use arc_swap::ArcSwap;
 
 use crate::clock::{Clock, SystemClock};
 use crate::compile::{CompiledPlan, EventId};
+use crate::explain::Explanation;
 use crate::name::{check_event_name, NameProblem};
 use crate::report::{DropReport, ReportBuilder};
 use crate::sampling::random_value_with_seed;
@@ -244,6 +245,18 @@ impl Engine {
     /// Version of the active plan.
     pub fn plan_version(&self) -> u64 {
         self.current.load().plan.version
+    }
+
+    /// Why `decide(name, size_bytes)` would answer what it does now: the decision and every
+    /// value the rules read (plan version, the refusing rule, cap and size, rate and the unit's
+    /// sampling value, tokens left), from the active plan and unit. Counts nothing and takes no
+    /// rate-limit token, so reports and later decisions are as if it had not been called. Not
+    /// for the hot path: it allocates and reads the clock (rate-limited events).
+    pub fn explain(&self, name: &str, size_bytes: u64) -> Explanation {
+        let snapshot = self.current.load();
+        let values = &snapshot.unit_values;
+        let unit_value = |salt: usize| values.get(salt).copied().unwrap_or(0);
+        snapshot.plan.explain(name, size_bytes, Some(unit_value), || self.clock.monotonic_nanos())
     }
 
     /// Reads and resets all counts since the last report, atomically per counter: every

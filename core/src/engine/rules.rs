@@ -8,6 +8,7 @@
 
 use crate::compile::{CompiledPlan, CompiledRule, EventId};
 use crate::counters::EventCounters;
+use crate::rate_limit::TokenBucket;
 use crate::reason::{Decision, DropReason};
 use crate::unregistered::Handling;
 
@@ -97,10 +98,10 @@ impl<'a, T: Tally> Rules<'a, T> {
     #[inline(always)]
     fn decide_index(&self, index: usize, size_bytes: u64) -> Decision {
         let unit_values = self.unit_values;
-        // The clock is found inside the closure, so only rate-limited events pay for it.
-        let now = || self.engine.clock.monotonic_nanos();
+        // The clock is read inside the closure, so only rate-limited events pay for it.
+        let take_token = |bucket: &TokenBucket| bucket.try_acquire(self.engine.clock.monotonic_nanos());
         let (rule, counters) = self.tally.event(index);
-        match self.plan.evaluate(index, rule, size_bytes, |salt| unit_values[salt], Some(now)) {
+        match self.plan.evaluate(index, rule, size_bytes, |salt| unit_values[salt], Some(take_token)) {
             Ok(weight) => {
                 self.tally.count_kept(counters, size_bytes);
                 Decision::Keep { weight }

@@ -129,6 +129,8 @@ pub fn options(publisher: &Publisher, store: &TempDir) -> GateOptions {
         signature_policy: None,
         rollout_salt: None,
         refresh_now_min_gap_seconds: None,
+        strict: false,
+        logger: None,
     }
 }
 

@@ -7,16 +7,23 @@ calls that pack their arguments into bytes with C-level `array` code before cros
 UniFFI's generated Python encodes list elements one by one in Python (about 5 µs per event,
 against about 0.2 µs packed; see docs/performance.md). They return the same `BatchDecisions`
 as `Gate.decide_batch` / `Gate.decide_ids`.
+
+It also makes values readable: every generated record and enum variant gets a `repr` that shows
+its fields (the generated dataclasses declare none, so the default `repr` shows only the class
+name), and a `TakenReport` prints as its `table` (formatted once, in Rust, as in Kotlin and
+Swift; `Gate.explain_text` is an explanation's text).
 """
 
 from __future__ import annotations
 
 import array as _array
+import dataclasses as _dataclasses
 import sys as _sys
 import typing as _typing
 
 from ._ffi import *  # noqa: F401,F403 -- the generated API is the package's API
-from ._ffi import BatchDecisions, Gate, PackedBatchDecisions
+from ._ffi import BatchDecisions, Gate, PackedBatchDecisions, TakenReport
+from ._ffi import trackgate_ffi as _module
 from ._ffi.trackgate_ffi import __all__ as _generated
 
 __all__ = [*_generated, "decide_many", "decide_ids_many"]
@@ -64,3 +71,26 @@ def decide_ids_many(gate: Gate, ids: _typing.Sequence[int], sizes: _typing.Seque
         return gate.decide_ids(list(ids), list(sizes))
     return _unpack(gate.decide_ids_packed(_little_endian(_array.array("Q", ids)),
                                           _little_endian(_array.array("Q", sizes))))
+
+
+def _fields_repr(self) -> str:
+    fields = ", ".join(f"{name}={value!r}" for name, value in vars(self).items() if not name.startswith("_"))
+    return f"{type(self).__qualname__}({fields})"
+
+
+def _make_readable() -> None:
+    """Gives every generated record and enum variant a `repr` with its fields."""
+    for name in _generated:
+        value = getattr(_module, name, None)
+        if not isinstance(value, type) or issubclass(value, BaseException):
+            continue
+        # Records are dataclasses; enums with fields hold one dataclass per variant (a subclass
+        # of the enum made after it, so the dataclass marker is inherited, not its own).
+        candidates = [value, *(member for member in vars(value).values() if isinstance(member, type))]
+        for candidate in candidates:
+            if _dataclasses.is_dataclass(candidate) and not hasattr(candidate, "__getitem__"):
+                candidate.__repr__ = _fields_repr
+
+
+_make_readable()
+TakenReport.__str__ = lambda self: self.table

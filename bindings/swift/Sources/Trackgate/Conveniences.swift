@@ -61,7 +61,8 @@ extension GateError {
     public var message: String {
         switch self {
         case .InvalidOptions(let message), .InvalidArgument(let message), .InvalidName(let message),
-            .Unregistered(let message), .StaleEventId(let message), .NoTransport(let message):
+            .Unregistered(let message), .StaleEventId(let message), .NoTransport(let message),
+            .BundledPlanRefused(let message), .StoreProblem(let message):
             return message
         }
     }

@@ -119,7 +119,14 @@ public final class Trackgate: @unchecked Sendable {
     ///   - refreshNowMinGapSeconds: The shortest gap between ``refreshNow()`` requests, 1 to
     ///     3600 seconds; `nil` keeps the default minute (keep it in apps; tools and demos
     ///     shorten it).
-    /// - Throws: ``GateError/InvalidOptions(message:)`` naming the unusable field.
+    ///   - strict: Strict start, for development and tests: a refused bundled plan throws
+    ///     ``GateError/BundledPlanRefused(message:)`` naming the check (bad magic, unknown key,
+    ///     wrong scope, ...) and a store problem ``GateError/StoreProblem(message:)``, instead of
+    ///     starting on the fail policy. Keep it off in production, where the gate always starts.
+    ///   - logger: The app's log sink for delivery events (``DeliveryLogger``), called on the
+    ///     thread of the gate call with no gate lock held.
+    /// - Throws: ``GateError/InvalidOptions(message:)`` naming the unusable field; with
+    ///   `strict`, also the refusals above.
     public convenience init(
         app: String,
         env: String,
@@ -133,7 +140,9 @@ public final class Trackgate: @unchecked Sendable {
         idCacheCapacity: Int = Trackgate.defaultIdCacheCapacity,
         signaturePolicy: SignaturePolicy? = nil,
         rolloutSalt: String? = nil,
-        refreshNowMinGapSeconds: UInt32? = nil
+        refreshNowMinGapSeconds: UInt32? = nil,
+        strict: Bool = false,
+        logger: DeliveryLogger? = nil
     ) throws {
         let options = GateOptions(
             app: app,
@@ -147,7 +156,9 @@ public final class Trackgate: @unchecked Sendable {
             transport: transport,
             signaturePolicy: signaturePolicy,
             rolloutSalt: rolloutSalt,
-            refreshNowMinGapSeconds: refreshNowMinGapSeconds
+            refreshNowMinGapSeconds: refreshNowMinGapSeconds,
+            strict: strict,
+            logger: logger
         )
         try self.init(options: options, idCacheCapacity: idCacheCapacity)
     }
@@ -222,6 +233,18 @@ public final class Trackgate: @unchecked Sendable {
     /// failures, next fetch).
     public var status: GateStatus {
         gate.status()
+    }
+
+    /// Why `track(name, sizeBytes:)` would answer what it does now: the decision and the values
+    /// behind it (plan version, the refusing rule, cap and size, sampling rate and this unit's
+    /// sampling value, tokens left). Counts nothing and takes no rate-limit token.
+    public func explain(_ name: String, sizeBytes: Int) -> Explanation {
+        gate.explain(name: name, sizeBytes: Trackgate.size(sizeBytes))
+    }
+
+    /// ``explain(_:sizeBytes:)`` as readable lines, the text `trackgate explain` prints.
+    public func explainText(_ name: String, sizeBytes: Int) -> String {
+        gate.explainText(name: name, sizeBytes: Trackgate.size(sizeBytes))
     }
 
     /// The sampling unit in use; persist it if the gate generated it, and pass it back as

@@ -227,6 +227,24 @@ public class Trackgate(
     /** What plan is active, where it came from, and how delivery is going. */
     public fun status(): GateStatus = gate.status()
 
+    /**
+     * Why [track] would answer what it does now for [name] and [sizeBytes]: the decision and
+     * the values behind it (plan version, the refusing rule, cap and size, sampling rate and
+     * this unit's sampling value, tokens left). Counts nothing and takes no rate-limit token.
+     *
+     * @throws IllegalArgumentException if [sizeBytes] is negative.
+     */
+    public fun explain(name: String, sizeBytes: Long): Explanation {
+        require(sizeBytes >= 0) { "sizeBytes must be >= 0, was $sizeBytes" }
+        return gate.explain(name, sizeBytes.toULong())
+    }
+
+    /** [explain] as readable lines, the text `trackgate explain` prints. */
+    public fun explainText(name: String, sizeBytes: Long): String {
+        require(sizeBytes >= 0) { "sizeBytes must be >= 0, was $sizeBytes" }
+        return gate.explainText(name, sizeBytes.toULong())
+    }
+
     /** The sampling unit in use (persist it if the gate generated it). */
     public val unitId: String get() = gate.unitId()
 

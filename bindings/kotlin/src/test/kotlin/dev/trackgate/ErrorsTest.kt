@@ -21,6 +21,8 @@ class ErrorsTest : PublisherTest() {
         is GateException.Unregistered -> "Unregistered"
         is GateException.StaleEventId -> "StaleEventId"
         is GateException.NoTransport -> "NoTransport"
+        is GateException.BundledPlanRefused -> "BundledPlanRefused"
+        is GateException.StoreProblem -> "StoreProblem"
     }
 
     private inline fun <reified E : GateException> assertGateError(messagePart: String, crossinline call: () -> Unit): E {
