@@ -2,9 +2,9 @@
 //! from a civil date (Howard Hinnant's `days_from_civil` / `civil_from_days`, exact for every
 //! date, before and after 1970).
 //!
-//! The one home of this arithmetic: HTTP dates (`trackgate-delivery`), report dates (the CLI)
-//! and query-log timestamps (`trackgate-usage`) format and parse through it. Pure functions: no
-//! I/O, no allocation, no clock.
+//! The one home of this arithmetic: HTTP dates (`trackgate-delivery`), report dates (the CLI),
+//! query-log timestamps (`trackgate-usage`) and release times (`trackgate-release`) format and
+//! parse through it. Pure functions: no I/O, no allocation, no clock.
 
 /// Days since 1970-01-01 (negative before) of the civil date `year`-`month`-`day`. `month` is
 /// 1–12 and `day` 1–31; other values give a meaningless (but never panicking) result.
@@ -32,9 +32,36 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
+/// Unix seconds displayed as people read a UTC time: `2026-12-01 08:00:00 UTC`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcTime(pub u64);
+
+impl std::fmt::Display for UtcTime {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // u64 seconds reach about 2.1e14 days: far inside i64.
+        let (year, month, day) = civil_from_days((self.0 / 86_400) as i64);
+        let time = self.0 % 86_400;
+        write!(
+            formatter,
+            "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+            time / 3600,
+            time % 3600 / 60,
+            time % 60
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_texts() {
+        assert_eq!(UtcTime(0).to_string(), "1970-01-01 00:00:00 UTC");
+        assert_eq!(UtcTime(1_796_202_000).to_string(), "2026-12-02 09:00:00 UTC");
+        assert_eq!(UtcTime(951_782_399).to_string(), "2000-02-28 23:59:59 UTC");
+        assert_eq!(UtcTime(951_868_800).to_string(), "2000-03-01 00:00:00 UTC");
+    }
 
     #[test]
     fn known_dates() {

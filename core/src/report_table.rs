@@ -7,7 +7,7 @@
 
 use std::fmt::{self, Write as _};
 
-use crate::civil::civil_from_days;
+use crate::civil::UtcTime;
 use crate::fixed::Fixed;
 use crate::reason::DropReason;
 use crate::report::{DropReport, ReasonCounts};
@@ -29,24 +29,6 @@ fn reasons(counts: &ReasonCounts) -> String {
         text.push('-');
     }
     text
-}
-
-/// Unix milliseconds as `YYYY-MM-DD HH:MM:SS UTC`.
-struct UtcTime(u64);
-
-impl fmt::Display for UtcTime {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let seconds = self.0 / 1000;
-        let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
-        let time = seconds % 86_400;
-        write!(
-            formatter,
-            "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-            time / 3600,
-            time % 3600 / 60,
-            time % 60
-        )
-    }
 }
 
 /// A name padded or cut to `width` characters.
@@ -76,8 +58,8 @@ impl fmt::Display for DropReport {
             self.env,
             self.plan_version,
             if self.shadow { " (shadow)" } else { "" },
-            UtcTime(self.window_start_unix_ms),
-            UtcTime(self.window_end_unix_ms),
+            UtcTime(self.window_start_unix_ms / 1000),
+            UtcTime(self.window_end_unix_ms / 1000),
         )?;
         writeln!(
             formatter,

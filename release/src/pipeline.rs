@@ -19,7 +19,7 @@
 
 use ed25519_dalek::{Signature, VerifyingKey};
 use sha2::{Digest, Sha256};
-use trackgate_core::{DropReport, Plan};
+use trackgate_core::{civil, DropReport, Plan};
 use trackgate_delivery::envelope::{to_hex, KeyId};
 
 use crate::check::{blocking, run_check, CheckConfig, CheckInputs};
@@ -341,7 +341,7 @@ impl ReleaseRecord {
         let at = at.max(now);
         next.scheduled_at = Some(at);
         next.stages.retain(|entry| entry.stage != Stage::Schedule);
-        let result = format!("rollout starts at {at}");
+        let result = format!("rollout starts at {}", civil::UtcTime(at));
         next.push(Stage::Schedule, by, self.last_ended_at(), None, result);
         Ok(next)
     }
@@ -457,7 +457,7 @@ impl ReleaseRecord {
             return Err(ReleaseError::OutOfOrder { action: "advance", reason: format!("awaiting {waiting}") });
         };
         if now < at || !forward {
-            return Ok((self.clone(), Advance::Waiting(format!("the rollout starts at {at}"))));
+            return Ok((self.clone(), Advance::Waiting(format!("the rollout starts at {}", civil::UtcTime(at)))));
         }
         let mut next = self.clone();
         if let Some(entry) = next.stages.iter_mut().find(|entry| entry.stage == Stage::Schedule) {

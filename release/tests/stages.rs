@@ -81,7 +81,7 @@ fn a_good_release_goes_through_every_stage() {
     assert_eq!(record.offer(T0 - 1), Offer::Previous);
     assert_eq!(record.offer(T0), Offer::Share(100), "the server offers from the start time on");
     let (next, advance, _) = record.advance(&[], "ops", T0 - 10).unwrap();
-    assert_eq!(advance, Advance::Waiting(format!("the rollout starts at {T0}")));
+    assert_eq!(advance, Advance::Waiting(format!("the rollout starts at {}", trackgate_core::civil::UtcTime(T0))));
     assert_eq!(next, record);
     let (next, advance, _) = record.advance(&[], "ops", T0 + 5).unwrap();
     assert_eq!(advance, Advance::Started(100));

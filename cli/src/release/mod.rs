@@ -356,7 +356,8 @@ fn schedule(args: &ScheduleArgs) -> Result<(), Failure> {
         record.schedule(args.at, &args.actor.by, args.actor.now()).map_err(|error| refused(&args.record, error))?;
     envelopes::check_present(&args.record, &scheduled)?;
     write_record(&args.record, &scheduled)?;
-    outln!("{}: the rollout starts at {}", args.record.display(), scheduled.scheduled_at.unwrap_or(args.at));
+    let at = scheduled.scheduled_at.unwrap_or(args.at);
+    outln!("{}: the rollout starts at {} ({at})", args.record.display(), trackgate_core::civil::UtcTime(at));
     Ok(())
 }
 
