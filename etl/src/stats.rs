@@ -180,7 +180,7 @@ impl NameTallies {
             Some(0) | None => {
                 let mut stats = NameStats::default();
                 stats.count(evaluation, size);
-                self.insert_event(Tally { name: shorten(name).into(), event: Some(event), stats });
+                self.insert_event(index, Tally { name: shorten(name).into(), event: Some(event), stats });
             }
             Some(slot) => {
                 let tally = &mut self.tallies[slot as usize - 1];
@@ -193,9 +193,8 @@ impl NameTallies {
         }
     }
 
-    /// Adds a registered event's first tally (its index slot is free).
-    fn insert_event(&mut self, tally: Tally) {
-        let Some(index) = tally.event.map(|event| event.index() as usize) else { return };
+    /// Adds the first tally of the registered event at `index` (its slot is free).
+    fn insert_event(&mut self, index: usize, tally: Tally) {
         if index >= self.by_event.len() {
             self.by_event.resize(index + 1, 0);
         }
@@ -240,7 +239,7 @@ impl NameTallies {
             if let Some(event) = tally.event {
                 match self.by_event.get(event.index() as usize).copied() {
                     Some(0) | None => {
-                        self.insert_event(tally);
+                        self.insert_event(event.index() as usize, tally);
                         continue;
                     }
                     Some(slot) if self.tallies[slot as usize - 1].event == Some(event) => {
